@@ -1,0 +1,97 @@
+#include "server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/log.h"
+
+namespace thesis {
+
+ThesisServer::ThesisServer(const ServerConfig& config, std::unique_ptr<storage::Backend> backend)
+    : config_(config),
+      backend_(std::move(backend)),
+      page_tokens_(config.page_token_secret),
+      pool_(*backend_, config.workers, config.queue_capacity),
+      thesis_service_(pool_, page_tokens_) {}
+
+absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
+    const ServerConfig& config, std::unique_ptr<storage::Backend> backend) {
+  if (config.workers < 1 || config.queue_capacity < 1) {
+    return absl::InvalidArgumentError("workers and queue_capacity must be at least 1");
+  }
+  std::unique_ptr<ThesisServer> server(new ThesisServer(config, std::move(backend)));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  if (config.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.RegisterService(&server->thesis_service_);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(config.max_connection_age)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(config.max_connection_age_grace)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(config.keepalive_time)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  // Let clients ping every 10 s without being told to go away.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address));
+  }
+  auto* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(kLivenessService, true);
+  server->SetReady(false);
+  server->readiness_thread_ = std::thread(&ThesisServer::ReadinessLoop, server.get());
+  return server;
+}
+
+ThesisServer::~ThesisServer() { Shutdown(absl::ZeroDuration()); }
+
+void ThesisServer::SetReady(bool ready) {
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus(kReadinessService, ready);
+  health->SetServingStatus("", ready);
+  health->SetServingStatus(thesis::v1::ThesisService::service_full_name(), ready);
+}
+
+void ThesisServer::ReadinessLoop() {
+  std::unique_ptr<storage::Session> session = backend_->NewSession();
+  std::string last_problem = "starting";
+  while (true) {
+    absl::Status status = session->CheckReady(config_.required_schema_version);
+    const std::string problem = status.ok() ? "" : std::string(status.message());
+    if (problem != last_problem) {
+      if (problem.empty()) {
+        LogInfo("readiness: SERVING");
+      } else {
+        LogWarning(absl::StrCat("readiness: NOT_SERVING: ", problem));
+      }
+      last_problem = problem;
+    }
+    if (stop_readiness_.HasBeenNotified()) return;
+    SetReady(status.ok());
+    if (stop_readiness_.WaitForNotificationWithTimeout(config_.readiness_interval)) return;
+  }
+}
+
+void ThesisServer::StopBeingReady() {
+  if (!stop_readiness_.HasBeenNotified()) stop_readiness_.Notify();
+  if (readiness_thread_.joinable()) readiness_thread_.join();
+  SetReady(false);
+}
+
+void ThesisServer::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  StopBeingReady();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  pool_.Shutdown();
+  server_->Wait();
+}
+
+}  // namespace thesis

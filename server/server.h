@@ -1,0 +1,78 @@
+// Builds and runs the gRPC server: services, health, reflection, keepalive
+// and connection-age settings, the worker pool, and the readiness checker.
+// main.cc only reads configuration and handles signals.
+#ifndef THESIS_SERVER_SERVER_H_
+#define THESIS_SERVER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "server/api/thesis_service.h"
+#include "server/common/worker_pool.h"
+#include "server/domain/page_token.h"
+#include "server/storage/session.h"
+
+namespace thesis {
+
+// Health service names, for Kubernetes gRPC probes.
+inline constexpr char kLivenessService[] = "liveness";
+inline constexpr char kReadinessService[] = "readiness";
+
+struct ServerConfig {
+  // host:port; port 0 picks a free port (see ThesisServer::port()).
+  std::string listen_address = "[::]:50051";
+  int workers = 16;
+  int queue_capacity = 1024;
+  bool reflection = false;
+  std::string page_token_secret;
+  // Connections are closed (gracefully) after this age so that clients
+  // re-resolve and spread over new replicas.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
+  absl::Duration keepalive_time = absl::Seconds(60);
+  // How often readiness re-checks the database.
+  absl::Duration readiness_interval = absl::Seconds(1);
+  // The schema version readiness requires.
+  int required_schema_version = 0;
+};
+
+class ThesisServer {
+ public:
+  // Starts serving; `backend` is kept for the server's lifetime.
+  static absl::StatusOr<std::unique_ptr<ThesisServer>> Start(
+      const ServerConfig& config, std::unique_ptr<storage::Backend> backend);
+  ~ThesisServer();
+
+  int port() const { return port_; }
+  // Readiness (and the overall health status) to NOT_SERVING; liveness stays
+  // SERVING. New calls are still served until Shutdown.
+  void StopBeingReady();
+  // Graceful: in-flight calls get until `grace` to finish, then are cancelled.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  ThesisServer(const ServerConfig& config, std::unique_ptr<storage::Backend> backend);
+  void ReadinessLoop();
+  void SetReady(bool ready);
+
+  const ServerConfig config_;
+  std::unique_ptr<storage::Backend> backend_;
+  domain::PageTokenCodec page_tokens_;
+  WorkerPool pool_;
+  api::ThesisServiceImpl thesis_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  absl::Notification stop_readiness_;
+  std::thread readiness_thread_;
+  bool shut_down_ = false;
+};
+
+}  // namespace thesis
+
+#endif  // THESIS_SERVER_SERVER_H_

@@ -1,0 +1,229 @@
+#include "server/storage/memory_backend.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/util/time_util.h"
+#include "server/common/errors.h"
+#include "server/domain/etag.h"
+#include "server/domain/thesis_validation.h"
+
+namespace thesis::storage {
+
+using google::protobuf::util::TimeUtil;
+using thesis::v1::Thesis;
+
+namespace {
+
+struct StoredAnswer {
+  std::string request_hash;
+  std::optional<Thesis> thesis;  // empty for Delete
+};
+
+struct Row {
+  Thesis thesis;
+  int64_t revision = 0;
+};
+
+}  // namespace
+
+struct MemoryBackend::State {
+  explicit State(Clock c) : clock(std::move(c)) {}
+
+  const Clock clock;
+  absl::Mutex mu;
+  std::map<std::string, Row> rows ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, StoredAnswer> answers ABSL_GUARDED_BY(mu);
+  int64_t last_micros ABSL_GUARDED_BY(mu) = 0;
+
+  // Strictly increasing, like a database sequence would make them.
+  int64_t NowMicros() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    last_micros = std::max(last_micros + 1, absl::ToUnixMicros(clock()));
+    return last_micros;
+  }
+
+  // Returns true and fills `replay` when an earlier answer exists.
+  absl::StatusOr<bool> Replay(const std::optional<Idempotency>& idem, StoredAnswer* replay)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (!idem || idem->request_id.empty()) return false;
+    auto it = answers.find(idem->request_id);
+    if (it == answers.end()) return false;
+    if (it->second.request_hash != idem->request_hash) {
+      return InvalidFieldError("request_id",
+                               "was already used for a different request; use a new request_id",
+                               "REQUEST_ID_REUSED");
+    }
+    *replay = it->second;
+    return true;
+  }
+
+  void Remember(const std::optional<Idempotency>& idem, std::optional<Thesis> answer)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (!idem || idem->request_id.empty()) return;
+    answers[idem->request_id] = StoredAnswer{idem->request_hash, std::move(answer)};
+  }
+};
+
+namespace {
+
+absl::Status NotFound(const std::string& id) {
+  return WithReason(absl::NotFoundError(absl::StrCat("thesis ", domain::ThesisName(id),
+                                                     " does not exist")),
+                    "THESIS_NOT_FOUND");
+}
+
+absl::Status EtagMismatch() {
+  return WithReason(absl::AbortedError("the etag does not match: the record was changed by "
+                                       "someone else; read it again"),
+                    "ETAG_MISMATCH");
+}
+
+void Stamp(Row* row, int64_t micros) {
+  row->thesis.mutable_update_time()->CopyFrom(TimeUtil::MicrosecondsToTimestamp(micros));
+  row->thesis.set_etag(domain::MakeEtag(row->revision, micros));
+}
+
+class MemoryThesisRepository : public ThesisRepository {
+ public:
+  explicit MemoryThesisRepository(std::shared_ptr<MemoryBackend::State> state)
+      : state_(std::move(state)) {}
+
+  absl::StatusOr<Thesis> Create(const CallContext&, const Thesis& thesis,
+                                const std::optional<Idempotency>& idem) override {
+    absl::MutexLock lock(&state_->mu);
+    StoredAnswer replay;
+    absl::StatusOr<bool> replayed = state_->Replay(idem, &replay);
+    if (!replayed.ok()) return replayed.status();
+    if (*replayed) return *replay.thesis;
+
+    const std::string id = thesis.name().substr(sizeof(domain::kThesisCollection) - 1);
+    if (state_->rows.count(id)) {
+      return WithReason(absl::AlreadyExistsError(
+                            absl::StrCat("thesis ", thesis.name(), " already exists")),
+                        "THESIS_EXISTS");
+    }
+    Row row;
+    row.thesis = thesis;
+    row.revision = 1;
+    const int64_t now = state_->NowMicros();
+    row.thesis.mutable_create_time()->CopyFrom(TimeUtil::MicrosecondsToTimestamp(now));
+    Stamp(&row, now);
+    state_->Remember(idem, row.thesis);
+    Thesis out = row.thesis;
+    state_->rows.emplace(id, std::move(row));
+    return out;
+  }
+
+  absl::StatusOr<Thesis> Get(const CallContext&, const std::string& id) override {
+    absl::MutexLock lock(&state_->mu);
+    auto it = state_->rows.find(id);
+    if (it == state_->rows.end()) return NotFound(id);
+    return it->second.thesis;
+  }
+
+  absl::StatusOr<std::vector<Thesis>> BatchGet(const CallContext&,
+                                               const std::vector<std::string>& ids) override {
+    absl::MutexLock lock(&state_->mu);
+    std::vector<Thesis> out;
+    out.reserve(ids.size());
+    for (const std::string& id : ids) {
+      auto it = state_->rows.find(id);
+      if (it == state_->rows.end()) return NotFound(id);
+      out.push_back(it->second.thesis);
+    }
+    return out;
+  }
+
+  absl::StatusOr<Thesis> Update(const CallContext&, const std::string& id, const std::string& etag,
+                                const ThesisMutator& mutate,
+                                const std::optional<Idempotency>& idem) override {
+    absl::MutexLock lock(&state_->mu);
+    StoredAnswer replay;
+    absl::StatusOr<bool> replayed = state_->Replay(idem, &replay);
+    if (!replayed.ok()) return replayed.status();
+    if (*replayed) return *replay.thesis;
+
+    auto it = state_->rows.find(id);
+    if (it == state_->rows.end()) return NotFound(id);
+    Row& row = it->second;
+    if (!etag.empty() && etag != row.thesis.etag()) return EtagMismatch();
+    Thesis updated = row.thesis;
+    absl::Status status = mutate(updated);
+    if (!status.ok()) return status;
+    row.thesis = std::move(updated);
+    ++row.revision;
+    Stamp(&row, state_->NowMicros());
+    state_->Remember(idem, row.thesis);
+    return row.thesis;
+  }
+
+  absl::Status Delete(const CallContext&, const std::string& id, const std::string& etag,
+                      const std::optional<Idempotency>& idem) override {
+    absl::MutexLock lock(&state_->mu);
+    StoredAnswer replay;
+    absl::StatusOr<bool> replayed = state_->Replay(idem, &replay);
+    if (!replayed.ok()) return replayed.status();
+    if (*replayed) return absl::OkStatus();
+
+    auto it = state_->rows.find(id);
+    if (it == state_->rows.end()) return NotFound(id);
+    if (!etag.empty() && etag != it->second.thesis.etag()) return EtagMismatch();
+    state_->rows.erase(it);
+    state_->Remember(idem, std::nullopt);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<ListPage> List(const CallContext&, const domain::ListQuery& query) override {
+    std::vector<std::pair<domain::SortPosition, const Thesis*>> matches;
+    absl::MutexLock lock(&state_->mu);
+    for (const auto& [id, row] : state_->rows) {
+      if (!domain::MatchesFilter(query.filter, row.thesis)) continue;
+      domain::SortPosition pos = domain::PositionOf(row.thesis, id, query.order_key);
+      if (query.after) {
+        const int cmp = domain::ComparePositions(pos, *query.after);
+        if (query.descending ? cmp >= 0 : cmp <= 0) continue;
+      }
+      matches.emplace_back(std::move(pos), &row.thesis);
+    }
+    auto less = [&](const auto& a, const auto& b) {
+      const int cmp = domain::ComparePositions(a.first, b.first);
+      return query.descending ? cmp > 0 : cmp < 0;
+    };
+    const size_t want = static_cast<size_t>(query.page_size);
+    const size_t keep = std::min(matches.size(), want + 1);
+    std::partial_sort(matches.begin(), matches.begin() + keep, matches.end(), less);
+    ListPage page;
+    for (size_t i = 0; i < std::min(keep, want); ++i) page.theses.push_back(*matches[i].second);
+    if (matches.size() > want) page.next = matches[want - 1].first;
+    return page;
+  }
+
+ private:
+  std::shared_ptr<MemoryBackend::State> state_;
+};
+
+class MemorySession : public Session {
+ public:
+  explicit MemorySession(std::shared_ptr<MemoryBackend::State> state) : theses_(std::move(state)) {}
+  ThesisRepository& theses() override { return theses_; }
+  absl::Status CheckReady(int) override { return absl::OkStatus(); }
+
+ private:
+  MemoryThesisRepository theses_;
+};
+
+}  // namespace
+
+MemoryBackend::MemoryBackend(Clock clock) : state_(std::make_shared<State>(std::move(clock))) {}
+MemoryBackend::~MemoryBackend() = default;
+
+std::unique_ptr<Session> MemoryBackend::NewSession() {
+  return std::make_unique<MemorySession>(state_);
+}
+
+}  // namespace thesis::storage

@@ -1,0 +1,550 @@
+#include "server/storage/pg_backend.h"
+
+#include <algorithm>
+#include <atomic>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "server/common/errors.h"
+#include "server/common/log.h"
+#include "server/domain/etag.h"
+#include "server/domain/thesis_validation.h"
+#include "server/storage/pg_errors.h"
+#include "server/storage/pg_sql.h"
+
+namespace thesis::storage {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+using thesis::v1::Thesis;
+
+// ---- Values between Thesis and SQL parameters ------------------------------
+
+// A text[] literal: {"a","b"} with backslash escapes.
+std::string TextArray(const google::protobuf::RepeatedPtrField<std::string>& values) {
+  std::string out = "{";
+  for (int i = 0; i < values.size(); ++i) {
+    if (i) out.push_back(',');
+    out.push_back('"');
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+void ReadTextArray(const pqxx::field& field, google::protobuf::RepeatedPtrField<std::string>* out) {
+  out->Clear();
+  pqxx::array_parser parser = field.as_array();
+  for (auto [juncture, value] = parser.get_next(); juncture != pqxx::array_parser::juncture::done;
+       std::tie(juncture, value) = parser.get_next()) {
+    if (juncture == pqxx::array_parser::juncture::string_value) *out->Add() = std::move(value);
+  }
+}
+
+// Parameters $1..$22 of kInsertThesis / kUpdateThesis.
+struct ThesisParams {
+  std::vector<std::string> storage;
+  std::vector<const char*> pointers;  // nullptr is SQL NULL
+};
+
+ThesisParams MakeThesisParams(const std::string& id, const Thesis& t) {
+  ThesisParams p;
+  p.storage = {
+      id,
+      t.title_zh(),
+      t.title_en(),
+      TextArray(t.authors()),
+      TextArray(t.advisors()),
+      t.institution(),
+      t.discipline(),
+      std::to_string(static_cast<int>(t.degree_level())),
+      std::to_string(t.degree_year()),
+      t.abstract_zh(),
+      t.abstract_en(),
+      TextArray(t.keywords_zh()),
+      TextArray(t.keywords_en()),
+      t.online_publication().contributor(),
+      std::to_string(t.online_publication().year()),
+      t.online_publication().issue(),
+      TextArray(t.classification_codes()),
+      t.source().database(),
+      t.source().record_id(),
+      t.source().url(),
+      t.language(),
+      t.has_legacy_download_count() ? std::to_string(t.legacy_download_count()) : "",
+  };
+  for (const std::string& s : p.storage) p.pointers.push_back(s.c_str());
+  if (!t.has_legacy_download_count()) p.pointers.back() = nullptr;
+  return p;
+}
+
+void SetTimes(Thesis* t, int64_t create_micros, int64_t update_micros, int64_t revision) {
+  if (create_micros >= 0) {
+    *t->mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(create_micros);
+  }
+  *t->mutable_update_time() = TimeUtil::MicrosecondsToTimestamp(update_micros);
+  t->set_etag(domain::MakeEtag(revision, update_micros));
+}
+
+// Reads a row in THESIS_PG_COLUMNS order.
+Thesis ReadThesis(const pqxx::row& r) {
+  Thesis t;
+  t.set_name(domain::ThesisName(r[0].c_str()));
+  t.set_title_zh(r[1].c_str());
+  t.set_title_en(r[2].c_str());
+  ReadTextArray(r[3], t.mutable_authors());
+  ReadTextArray(r[4], t.mutable_advisors());
+  t.set_institution(r[5].c_str());
+  t.set_discipline(r[6].c_str());
+  t.set_degree_level(static_cast<thesis::v1::DegreeLevel>(r[7].as<int>()));
+  t.set_degree_year(r[8].as<int>());
+  t.set_abstract_zh(r[9].c_str());
+  t.set_abstract_en(r[10].c_str());
+  ReadTextArray(r[11], t.mutable_keywords_zh());
+  ReadTextArray(r[12], t.mutable_keywords_en());
+  if (!r[13].is_null() && r[13].size() > 0) {
+    t.mutable_online_publication()->set_contributor(r[13].c_str());
+  }
+  if (r[14].as<int>() != 0) t.mutable_online_publication()->set_year(r[14].as<int>());
+  if (r[15].size() > 0) t.mutable_online_publication()->set_issue(r[15].c_str());
+  ReadTextArray(r[16], t.mutable_classification_codes());
+  if (r[17].size() > 0) t.mutable_source()->set_database(r[17].c_str());
+  if (r[18].size() > 0) t.mutable_source()->set_record_id(r[18].c_str());
+  if (r[19].size() > 0) t.mutable_source()->set_url(r[19].c_str());
+  t.set_language(r[20].c_str());
+  if (!r[21].is_null()) t.set_legacy_download_count(r[21].as<int64_t>());
+  SetTimes(&t, r[22].as<int64_t>(), r[23].as<int64_t>(), r[24].as<int64_t>());
+  return t;
+}
+
+absl::Status NotFound(const std::string& id) {
+  return WithReason(absl::NotFoundError(absl::StrCat("thesis ", domain::ThesisName(id),
+                                                     " does not exist")),
+                    "THESIS_NOT_FOUND");
+}
+
+absl::Status EtagMismatch() {
+  return WithReason(absl::AbortedError("the etag does not match: the record was changed by "
+                                       "someone else; read it again"),
+                    "ETAG_MISMATCH");
+}
+
+// ---- Keyset List SQL -------------------------------------------------------
+
+struct ListSql {
+  std::string text;
+  std::vector<std::string> params;
+};
+
+ListSql BuildListSql(const domain::ListQuery& q) {
+  ListSql out;
+  auto param = [&out](std::string value) {
+    out.params.push_back(std::move(value));
+    return absl::StrCat("$", out.params.size());
+  };
+  std::string where = "TRUE";
+  const domain::ThesisFilter& f = q.filter;
+  if (f.institution) absl::StrAppend(&where, " AND institution = ", param(*f.institution));
+  if (f.discipline) absl::StrAppend(&where, " AND discipline = ", param(*f.discipline));
+  if (f.degree_level) {
+    absl::StrAppend(&where, " AND degree_level = ", param(std::to_string(*f.degree_level)),
+                    "::smallint");
+  }
+  if (f.year_min) {
+    absl::StrAppend(&where, " AND degree_year >= ", param(std::to_string(*f.year_min)), "::int");
+  }
+  if (f.year_max) {
+    absl::StrAppend(&where, " AND degree_year <= ", param(std::to_string(*f.year_max)), "::int");
+  }
+  if (f.author) absl::StrAppend(&where, " AND authors @> ARRAY[", param(*f.author), "::text]");
+  if (f.advisor) absl::StrAppend(&where, " AND advisors @> ARRAY[", param(*f.advisor), "::text]");
+  if (f.class_code) {
+    const std::string p = param(*f.class_code);
+    absl::StrAppend(&where, " AND EXISTS (SELECT 1 FROM unnest(classification_codes) AS c WHERE ",
+                    f.class_code_is_prefix ? absl::StrCat("starts_with(c, ", p, "::text)")
+                                           : absl::StrCat("c = ", p, "::text"),
+                    ")");
+  }
+  const char* key = q.order_key == domain::OrderKey::kCreateTime   ? "create_time"
+                    : q.order_key == domain::OrderKey::kDegreeYear ? "degree_year"
+                                                                   : "sort_title";
+  if (q.after) {
+    std::string key_param;
+    if (const int64_t* k = std::get_if<int64_t>(&q.after->key)) {
+      key_param = q.order_key == domain::OrderKey::kCreateTime
+                      ? absl::StrCat("('epoch'::timestamptz + ", param(std::to_string(*k)),
+                                     "::bigint * interval '1 microsecond')")
+                      : absl::StrCat(param(std::to_string(*k)), "::int");
+    } else {
+      key_param = absl::StrCat(param(std::get<std::string>(q.after->key)), "::text");
+    }
+    absl::StrAppend(&where, " AND (", key, ", id) ", q.descending ? "<" : ">", " (", key_param,
+                    ", ", param(q.after->id), "::text)");
+  }
+  const char* dir = q.descending ? " DESC" : "";
+  out.text = absl::StrCat("SELECT " THESIS_PG_COLUMNS " FROM theses WHERE ", where, " ORDER BY ",
+                          key, dir, ", id", dir, " LIMIT ", param(std::to_string(q.page_size + 1)),
+                          "::int");
+  return out;
+}
+
+// ---- Session ---------------------------------------------------------------
+
+class PgSession;
+
+class PgThesisRepository : public ThesisRepository {
+ public:
+  explicit PgThesisRepository(PgSession& session) : session_(session) {}
+
+  absl::StatusOr<Thesis> Create(const CallContext& ctx, const Thesis& thesis,
+                                const std::optional<Idempotency>& idem) override;
+  absl::StatusOr<Thesis> Get(const CallContext& ctx, const std::string& id) override;
+  absl::StatusOr<std::vector<Thesis>> BatchGet(const CallContext& ctx,
+                                               const std::vector<std::string>& ids) override;
+  absl::StatusOr<Thesis> Update(const CallContext& ctx, const std::string& id,
+                                const std::string& etag, const ThesisMutator& mutate,
+                                const std::optional<Idempotency>& idem) override;
+  absl::Status Delete(const CallContext& ctx, const std::string& id, const std::string& etag,
+                      const std::optional<Idempotency>& idem) override;
+  absl::StatusOr<ListPage> List(const CallContext& ctx, const domain::ListQuery& query) override;
+
+ private:
+  PgSession& session_;
+};
+
+// What a stored idempotent answer says.
+struct Replay {
+  bool found = false;
+  std::optional<std::string> response;  // serialized Thesis; empty optional for Delete
+};
+
+class PgSession : public Session {
+ public:
+  explicit PgSession(const PgOptions& options) : options_(options), theses_(*this) {}
+
+  ThesisRepository& theses() override { return theses_; }
+
+  absl::Status CheckReady(int required_schema_version) override {
+    CallContext ctx;
+    ctx.deadline = absl::Now() + absl::Seconds(5);
+    absl::StatusOr<int> version =
+        Run<int>(ctx, "schema_version", [&](pqxx::connection& c) -> absl::StatusOr<int> {
+          pqxx::nontransaction n(c);
+          return n.exec_prepared1(Prepare(sql::kSchemaVersion))[0].as<int>();
+        });
+    if (!version.ok()) return version.status();
+    if (*version < required_schema_version) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("database schema version ", *version, " is older than the ",
+                       required_schema_version, " this binary needs; run thesis-server migrate"));
+    }
+    return absl::OkStatus();
+  }
+
+  void CancelCurrentStatement() override {
+    absl::MutexLock lock(&cancel_mu_);
+    if (conn_ != nullptr && busy_) {
+      cancel_requested_ = true;
+      try {
+        conn_->cancel_query();
+      } catch (const std::exception& e) {
+        LogWarning(absl::StrCat("storage: cancel failed: ", e.what()));
+      }
+    }
+  }
+
+  // Runs `body` on a live connection with the statement timeout set from
+  // the deadline, and maps every libpqxx error. Reads (`retry_once`) are
+  // repeated once on a fresh connection when the old one turns out dead,
+  // which is what happens to every pooled connection after a database
+  // restart.
+  template <typename T, typename Body>
+  absl::StatusOr<T> Run(const CallContext& ctx, absl::string_view operation, Body&& body,
+                        bool retry_once = false) {
+    for (int attempt = 0;; ++attempt) {
+      absl::Status ready = Connect();
+      if (!ready.ok()) return ready;
+      bool lost = false;
+      absl::Status status;
+      try {
+        absl::Status timeout = ApplyDeadline(ctx);
+        if (!timeout.ok()) return timeout;
+        SetBusy(true);
+        absl::StatusOr<T> result = body(*conn_);
+        SetBusy(false);
+        return result;
+      } catch (...) {
+        const bool cancelled = SetBusy(false);
+        status = MapCurrentException(operation, cancelled, &lost);
+      }
+      if (lost) Disconnect();
+      if (!(lost && retry_once && attempt == 0)) return status;
+    }
+  }
+
+  // Prepares `s` on this connection the first time it is used; returns its name.
+  const char* Prepare(const sql::Statement& s) {
+    if (prepared_.insert(s.name).second) conn_->prepare(s.name, s.text);
+    return s.name;
+  }
+  std::string PrepareDynamic(const std::string& text) {
+    std::string name = absl::StrCat("dyn_", absl::Hash<std::string>()(text));
+    if (prepared_.insert(name).second) conn_->prepare(name, text);
+    return name;
+  }
+
+  // Within a write transaction: the earlier answer for this request id, if
+  // any; otherwise claims the id for this transaction.
+  absl::StatusOr<Replay> ClaimRequest(pqxx::work& txn, const std::optional<Idempotency>& idem) {
+    Replay replay;
+    if (!idem || idem->request_id.empty()) return replay;
+    if (!txn.exec_prepared(Prepare(sql::kClaimRequest), idem->request_id, idem->request_hash)
+             .empty()) {
+      return replay;
+    }
+    pqxx::row row = txn.exec_prepared1(Prepare(sql::kGetRequest), idem->request_id);
+    if (row[0].as<std::string>() != idem->request_hash) {
+      return InvalidFieldError("request_id",
+                               "was already used for a different request; use a new request_id",
+                               "REQUEST_ID_REUSED");
+    }
+    replay.found = true;
+    if (!row[1].is_null()) replay.response = pqxx::binarystring(row[1]).str();
+    return replay;
+  }
+
+  void StoreResponse(pqxx::work& txn, const std::optional<Idempotency>& idem,
+                     const Thesis* answer) {
+    if (!idem || idem->request_id.empty() || answer == nullptr) return;
+    txn.exec_prepared(Prepare(sql::kStoreResponse), idem->request_id,
+                      pqxx::binarystring(answer->SerializeAsString()));
+  }
+
+ private:
+  absl::Status Connect() {
+    if (conn_ != nullptr && conn_->is_open()) return absl::OkStatus();
+    Disconnect();
+    try {
+      auto conn = std::make_unique<pqxx::connection>(options_.database_url);
+      {
+        pqxx::nontransaction n(*conn);
+        current_timeout_ms_ = absl::ToInt64Milliseconds(options_.default_statement_timeout);
+        n.exec(absl::StrCat("SET statement_timeout = ", current_timeout_ms_));
+        n.exec(absl::StrCat("SET application_name = ", n.quote(options_.application_name)));
+      }
+      absl::MutexLock lock(&cancel_mu_);
+      conn_ = std::move(conn);
+    } catch (...) {
+      bool lost = false;
+      absl::Status status = MapCurrentException("connect", false, &lost);
+      return WithReason(absl::UnavailableError("the database is unavailable; retry later"),
+                        "DATABASE_UNAVAILABLE");
+    }
+    return absl::OkStatus();
+  }
+
+  void Disconnect() {
+    std::unique_ptr<pqxx::connection> old;
+    {
+      absl::MutexLock lock(&cancel_mu_);
+      old = std::move(conn_);
+    }
+    prepared_.clear();
+  }
+
+  // Keeps statement_timeout at most the time left before the deadline, and
+  // not far below it, so that most calls need no extra round trip.
+  absl::Status ApplyDeadline(const CallContext& ctx) {
+    int64_t wanted = absl::ToInt64Milliseconds(options_.default_statement_timeout);
+    if (ctx.deadline != absl::InfiniteFuture()) {
+      const int64_t left = absl::ToInt64Milliseconds(ctx.deadline - absl::Now());
+      if (left <= 0) {
+        return WithReason(absl::DeadlineExceededError("the deadline expired before the call ran"),
+                          "DEADLINE_EXPIRED");
+      }
+      wanted = std::min(wanted, left);
+    }
+    if (current_timeout_ms_ > wanted || current_timeout_ms_ < wanted / 2) {
+      pqxx::nontransaction n(*conn_);
+      n.exec(absl::StrCat("SET statement_timeout = ", wanted));
+      current_timeout_ms_ = wanted;
+    }
+    return absl::OkStatus();
+  }
+
+  // Returns whether a cancel was requested while busy.
+  bool SetBusy(bool busy) {
+    absl::MutexLock lock(&cancel_mu_);
+    busy_ = busy;
+    const bool cancelled = cancel_requested_;
+    if (!busy) cancel_requested_ = false;
+    return cancelled;
+  }
+
+  const PgOptions& options_;
+  PgThesisRepository theses_;
+  absl::Mutex cancel_mu_;
+  std::unique_ptr<pqxx::connection> conn_;  // written under cancel_mu_
+  bool busy_ ABSL_GUARDED_BY(cancel_mu_) = false;
+  bool cancel_requested_ ABSL_GUARDED_BY(cancel_mu_) = false;
+  absl::flat_hash_set<std::string> prepared_;
+  int64_t current_timeout_ms_ = 0;
+};
+
+absl::StatusOr<Thesis> PgThesisRepository::Create(const CallContext& ctx, const Thesis& thesis,
+                                                  const std::optional<Idempotency>& idem) {
+  const std::string id = thesis.name().substr(sizeof(domain::kThesisCollection) - 1);
+  return session_.Run<Thesis>(
+      ctx, "create", [&](pqxx::connection& c) -> absl::StatusOr<Thesis> {
+        pqxx::work txn(c);
+        absl::StatusOr<Replay> replay = session_.ClaimRequest(txn, idem);
+        if (!replay.ok()) return replay.status();
+        if (replay->found) {
+          Thesis earlier;
+          earlier.ParseFromString(replay->response.value_or(""));
+          return earlier;
+        }
+        ThesisParams p = MakeThesisParams(id, thesis);
+        pqxx::result r;
+        try {
+          r = txn.exec_prepared(session_.Prepare(sql::kInsertThesis),
+                                pqxx::prepare::make_dynamic_params(p.pointers));
+        } catch (const pqxx::unique_violation&) {
+          return WithReason(
+              absl::AlreadyExistsError(absl::StrCat("thesis ", thesis.name(), " already exists")),
+              "THESIS_EXISTS");
+        }
+        Thesis out = thesis;
+        SetTimes(&out, r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<int64_t>());
+        session_.StoreResponse(txn, idem, &out);
+        txn.commit();
+        return out;
+      });
+}
+
+absl::StatusOr<Thesis> PgThesisRepository::Get(const CallContext& ctx, const std::string& id) {
+  return session_.Run<Thesis>(
+      ctx, "get",
+      [&](pqxx::connection& c) -> absl::StatusOr<Thesis> {
+        pqxx::nontransaction n(c);
+        pqxx::result r = n.exec_prepared(session_.Prepare(sql::kGetThesis), id);
+        if (r.empty()) return NotFound(id);
+        return ReadThesis(r[0]);
+      },
+      /*retry_once=*/true);
+}
+
+absl::StatusOr<std::vector<Thesis>> PgThesisRepository::BatchGet(
+    const CallContext& ctx, const std::vector<std::string>& ids) {
+  google::protobuf::RepeatedPtrField<std::string> id_list(ids.begin(), ids.end());
+  return session_.Run<std::vector<Thesis>>(
+      ctx, "batch_get",
+      [&](pqxx::connection& c) -> absl::StatusOr<std::vector<Thesis>> {
+        pqxx::nontransaction n(c);
+        pqxx::result r = n.exec_prepared(session_.Prepare(sql::kBatchGetTheses), TextArray(id_list));
+        absl::flat_hash_map<std::string, Thesis> by_id;
+        for (const pqxx::row& row : r) by_id.emplace(row[0].c_str(), ReadThesis(row));
+        std::vector<Thesis> out;
+        out.reserve(ids.size());
+        for (const std::string& id : ids) {
+          auto it = by_id.find(id);
+          if (it == by_id.end()) return NotFound(id);
+          out.push_back(it->second);
+        }
+        return out;
+      },
+      /*retry_once=*/true);
+}
+
+absl::StatusOr<Thesis> PgThesisRepository::Update(const CallContext& ctx, const std::string& id,
+                                                  const std::string& etag,
+                                                  const ThesisMutator& mutate,
+                                                  const std::optional<Idempotency>& idem) {
+  return session_.Run<Thesis>(ctx, "update", [&](pqxx::connection& c) -> absl::StatusOr<Thesis> {
+    pqxx::work txn(c);
+    absl::StatusOr<Replay> replay = session_.ClaimRequest(txn, idem);
+    if (!replay.ok()) return replay.status();
+    if (replay->found) {
+      Thesis earlier;
+      earlier.ParseFromString(replay->response.value_or(""));
+      return earlier;
+    }
+    pqxx::result current = txn.exec_prepared(session_.Prepare(sql::kGetThesisForUpdate), id);
+    if (current.empty()) return NotFound(id);
+    Thesis thesis = ReadThesis(current[0]);
+    if (!etag.empty() && etag != thesis.etag()) return EtagMismatch();
+    absl::Status mutated = mutate(thesis);
+    if (!mutated.ok()) return mutated;
+    ThesisParams p = MakeThesisParams(id, thesis);
+    pqxx::result r = txn.exec_prepared(session_.Prepare(sql::kUpdateThesis),
+                                       pqxx::prepare::make_dynamic_params(p.pointers));
+    SetTimes(&thesis, -1, r[0][0].as<int64_t>(), r[0][1].as<int64_t>());
+    session_.StoreResponse(txn, idem, &thesis);
+    txn.commit();
+    return thesis;
+  });
+}
+
+absl::Status PgThesisRepository::Delete(const CallContext& ctx, const std::string& id,
+                                        const std::string& etag,
+                                        const std::optional<Idempotency>& idem) {
+  return session_
+      .Run<bool>(ctx, "delete",
+                 [&](pqxx::connection& c) -> absl::StatusOr<bool> {
+                   pqxx::work txn(c);
+                   absl::StatusOr<Replay> replay = session_.ClaimRequest(txn, idem);
+                   if (!replay.ok()) return replay.status();
+                   if (replay->found) return true;
+                   pqxx::result current =
+                       txn.exec_prepared(session_.Prepare(sql::kGetThesisForUpdate), id);
+                   if (current.empty()) return NotFound(id);
+                   if (!etag.empty() && etag != ReadThesis(current[0]).etag()) {
+                     return EtagMismatch();
+                   }
+                   txn.exec_prepared(session_.Prepare(sql::kDeleteThesis), id);
+                   txn.commit();
+                   return true;
+                 })
+      .status();
+}
+
+absl::StatusOr<ListPage> PgThesisRepository::List(const CallContext& ctx,
+                                                  const domain::ListQuery& query) {
+  ListSql list = BuildListSql(query);
+  return session_.Run<ListPage>(
+      ctx, "list",
+      [&](pqxx::connection& c) -> absl::StatusOr<ListPage> {
+        const std::string name = session_.PrepareDynamic(list.text);
+        pqxx::nontransaction n(c);
+        pqxx::result r = n.exec_prepared(name, pqxx::prepare::make_dynamic_params(list.params));
+        ListPage page;
+        const size_t want = static_cast<size_t>(query.page_size);
+        for (size_t i = 0; i < r.size() && i < want; ++i) page.theses.push_back(ReadThesis(r[i]));
+        if (r.size() > want) {
+          const Thesis& last = page.theses.back();
+          page.next = domain::PositionOf(last, r[want - 1][0].c_str(), query.order_key);
+        }
+        return page;
+      },
+      /*retry_once=*/true);
+}
+
+}  // namespace
+
+PgBackend::PgBackend(PgOptions options) : options_(std::move(options)) {}
+
+std::unique_ptr<Session> PgBackend::NewSession() { return std::make_unique<PgSession>(options_); }
+
+}  // namespace thesis::storage

@@ -1,0 +1,93 @@
+// Storage interfaces. A Session is one unit of database access (for
+// PostgreSQL: one connection); it is used by one thread at a time. A Backend
+// makes sessions. Everything here speaks absl::Status: database errors are
+// mapped to canonical codes inside the implementation.
+#ifndef THESIS_SERVER_STORAGE_SESSION_H_
+#define THESIS_SERVER_STORAGE_SESSION_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/domain/list_query.h"
+#include "thesis/v1/thesis.pb.h"
+
+namespace thesis::storage {
+
+// Per-call limits: the storage layer stops work past the deadline.
+struct CallContext {
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+// Identifies a mutation for at-most-once execution. When `request_id` is
+// set, the first successful answer is stored with the write, in the same
+// transaction; a later call with the same id and hash gets that answer
+// back, and one with the same id but another hash fails INVALID_ARGUMENT.
+struct Idempotency {
+  std::string request_id;
+  std::string request_hash;  // hex digest of the request, request_id left out
+};
+
+struct ListPage {
+  std::vector<thesis::v1::Thesis> theses;
+  // Position of the last row when there are more rows after it.
+  std::optional<domain::SortPosition> next;
+};
+
+// Changes a stored record in place; an error aborts the update.
+using ThesisMutator = std::function<absl::Status(thesis::v1::Thesis&)>;
+
+class ThesisRepository {
+ public:
+  virtual ~ThesisRepository() = default;
+
+  // `thesis.name` holds the id to use. ALREADY_EXISTS if taken. Sets the
+  // output-only fields of the returned record.
+  virtual absl::StatusOr<thesis::v1::Thesis> Create(const CallContext& ctx,
+                                                    const thesis::v1::Thesis& thesis,
+                                                    const std::optional<Idempotency>& idem) = 0;
+  virtual absl::StatusOr<thesis::v1::Thesis> Get(const CallContext& ctx, const std::string& id) = 0;
+  // All or nothing, in request order; NOT_FOUND names the first missing id.
+  virtual absl::StatusOr<std::vector<thesis::v1::Thesis>> BatchGet(
+      const CallContext& ctx, const std::vector<std::string>& ids) = 0;
+  // Reads the record, applies `mutate`, writes it back, atomically. When
+  // `etag` is non-empty and differs from the stored one: ABORTED.
+  virtual absl::StatusOr<thesis::v1::Thesis> Update(const CallContext& ctx, const std::string& id,
+                                                    const std::string& etag,
+                                                    const ThesisMutator& mutate,
+                                                    const std::optional<Idempotency>& idem) = 0;
+  virtual absl::Status Delete(const CallContext& ctx, const std::string& id,
+                              const std::string& etag, const std::optional<Idempotency>& idem) = 0;
+  virtual absl::StatusOr<ListPage> List(const CallContext& ctx, const domain::ListQuery& query) = 0;
+};
+
+class Session {
+ public:
+  virtual ~Session() = default;
+  virtual ThesisRepository& theses() = 0;
+
+  // OK when the database answers and its schema is at least
+  // `required_schema_version`; UNAVAILABLE or FAILED_PRECONDITION otherwise.
+  virtual absl::Status CheckReady(int required_schema_version) = 0;
+
+  // Called from another thread: abandon the statement this session is
+  // running now, if any (the call then fails CANCELLED).
+  virtual void CancelCurrentStatement() {}
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Sessions connect lazily and reconnect after a lost connection, so this
+  // never fails; a session's calls fail UNAVAILABLE while the database is down.
+  virtual std::unique_ptr<Session> NewSession() = 0;
+};
+
+}  // namespace thesis::storage
+
+#endif  // THESIS_SERVER_STORAGE_SESSION_H_
