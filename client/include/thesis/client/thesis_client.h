@@ -1,0 +1,95 @@
+// C++ client of the thesis metadata service: a typed facade over the
+// generated stubs.
+//
+// Every call has a deadline (ClientOptions::default_timeout unless the call
+// says otherwise). UNAVAILABLE is retried by gRPC's own retry policy (set in
+// the channel's service config). Every mutating call carries a request_id
+// made once per call, so a retried write is applied at most once.
+#ifndef THESIS_CLIENT_THESIS_CLIENT_H_
+#define THESIS_CLIENT_THESIS_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "thesis/v1/thesis.grpc.pb.h"
+
+namespace thesis::client {
+
+struct ClientOptions {
+  // gRPC target: host:port, or dns:///host:port to spread calls over every
+  // address the name resolves to (round robin), e.g. a headless Service.
+  std::string target = "localhost:50051";
+  // Insecure when null.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  absl::Duration default_timeout = absl::Seconds(10);
+  // Attempts per call for UNAVAILABLE, including the first (2-5).
+  int max_attempts = 4;
+  absl::Duration keepalive_time = absl::Seconds(30);
+};
+
+// A channel with the retry policy, round-robin load balancing and keepalive.
+std::shared_ptr<grpc::Channel> CreateChannel(const ClientOptions& options);
+
+// The service config CreateChannel uses (JSON), for callers that build their
+// own channel.
+std::string ServiceConfigJson(const ClientOptions& options);
+
+// grpc::Status -> absl::Status. The google.rpc.Status details of the
+// grpc-status-details-bin trailer become payloads keyed by type URL.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// The ErrorInfo.reason of an error from the service, or "".
+std::string ErrorReason(const absl::Status& status);
+// The BadRequest field names of an INVALID_ARGUMENT from the service.
+std::vector<std::string> ViolatedFields(const absl::Status& status);
+
+// A fresh random request id (32 hex digits).
+std::string NewRequestId();
+
+class ThesisClient {
+ public:
+  explicit ThesisClient(const ClientOptions& options);
+  ThesisClient(std::shared_ptr<grpc::Channel> channel, const ClientOptions& options = {});
+  // For tests: any stub, e.g. thesis::v1::MockThesisServiceStub.
+  ThesisClient(std::unique_ptr<thesis::v1::ThesisService::StubInterface> stub,
+               const ClientOptions& options = {});
+
+  // `thesis_id` empty: the server picks one.
+  absl::StatusOr<thesis::v1::Thesis> CreateThesis(const thesis::v1::Thesis& thesis,
+                                                  absl::string_view thesis_id = "");
+  absl::StatusOr<thesis::v1::Thesis> GetThesis(absl::string_view name);
+  absl::StatusOr<std::vector<thesis::v1::Thesis>> BatchGetTheses(
+      const std::vector<std::string>& names);
+  // `etag` empty: unconditional.
+  absl::StatusOr<thesis::v1::Thesis> UpdateThesis(const thesis::v1::Thesis& thesis,
+                                                  const google::protobuf::FieldMask& update_mask,
+                                                  absl::string_view etag = "");
+  absl::Status DeleteThesis(absl::string_view name, absl::string_view etag = "");
+  absl::StatusOr<thesis::v1::ListThesesResponse> ListTheses(
+      const thesis::v1::ListThesesRequest& request);
+
+  // Raw requests, for callers that set every field themselves (a request
+  // without request_id gets one).
+  absl::StatusOr<thesis::v1::Thesis> CreateThesis(thesis::v1::CreateThesisRequest request);
+
+  thesis::v1::ThesisService::StubInterface& stub() { return *stub_; }
+
+ private:
+  void Prepare(grpc::ClientContext* context) const;
+
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<thesis::v1::ThesisService::StubInterface> stub_;
+};
+
+}  // namespace thesis::client
+
+#endif  // THESIS_CLIENT_THESIS_CLIENT_H_

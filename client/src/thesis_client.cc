@@ -1,0 +1,176 @@
+#include "thesis/client/thesis_client.h"
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace thesis::client {
+
+using thesis::v1::Thesis;
+
+namespace {
+
+constexpr char kErrorInfoType[] = "type.googleapis.com/google.rpc.ErrorInfo";
+constexpr char kBadRequestType[] = "type.googleapis.com/google.rpc.BadRequest";
+
+}  // namespace
+
+std::string ServiceConfigJson(const ClientOptions& options) {
+  const int attempts = std::max(2, std::min(5, options.max_attempts));
+  return absl::StrFormat(
+      R"({"loadBalancingConfig": [{"round_robin": {}}],
+  "methodConfig": [{
+    "name": [{"service": "thesis.v1.ThesisService"}],
+    "retryPolicy": {
+      "maxAttempts": %d,
+      "initialBackoff": "0.1s",
+      "maxBackoff": "2s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }]})",
+      attempts);
+}
+
+std::shared_ptr<grpc::Channel> CreateChannel(const ClientOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(ServiceConfigJson(options));
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  auto credentials =
+      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials();
+  return grpc::CreateCustomChannel(options.target, credentials, args);
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  absl::Status out(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  google::rpc::Status details;
+  if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
+    for (const auto& any : details.details()) {
+      out.SetPayload(any.type_url(), absl::Cord(any.value()));
+    }
+  }
+  return out;
+}
+
+std::string ErrorReason(const absl::Status& status) {
+  auto payload = status.GetPayload(kErrorInfoType);
+  google::rpc::ErrorInfo info;
+  if (!payload || !info.ParseFromString(std::string(*payload))) return "";
+  return info.reason();
+}
+
+std::vector<std::string> ViolatedFields(const absl::Status& status) {
+  std::vector<std::string> fields;
+  auto payload = status.GetPayload(kBadRequestType);
+  google::rpc::BadRequest bad_request;
+  if (!payload || !bad_request.ParseFromString(std::string(*payload))) return fields;
+  for (const auto& v : bad_request.field_violations()) fields.push_back(v.field());
+  return fields;
+}
+
+std::string NewRequestId() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return absl::StrFormat("%016x%016x", rng(), rng());
+}
+
+ThesisClient::ThesisClient(const ClientOptions& options)
+    : ThesisClient(CreateChannel(options), options) {}
+
+ThesisClient::ThesisClient(std::shared_ptr<grpc::Channel> channel, const ClientOptions& options)
+    : options_(options), channel_(channel), stub_(thesis::v1::ThesisService::NewStub(channel)) {}
+
+ThesisClient::ThesisClient(std::unique_ptr<thesis::v1::ThesisService::StubInterface> stub,
+                           const ClientOptions& options)
+    : options_(options), stub_(std::move(stub)) {}
+
+void ThesisClient::Prepare(grpc::ClientContext* context) const {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + options_.default_timeout));
+}
+
+absl::StatusOr<Thesis> ThesisClient::CreateThesis(thesis::v1::CreateThesisRequest request) {
+  if (request.request_id().empty()) request.set_request_id(NewRequestId());
+  grpc::ClientContext context;
+  Prepare(&context);
+  Thesis response;
+  absl::Status status = FromGrpcStatus(stub_->CreateThesis(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<Thesis> ThesisClient::CreateThesis(const Thesis& thesis,
+                                                  absl::string_view thesis_id) {
+  thesis::v1::CreateThesisRequest request;
+  *request.mutable_thesis() = thesis;
+  request.set_thesis_id(std::string(thesis_id));
+  return CreateThesis(std::move(request));
+}
+
+absl::StatusOr<Thesis> ThesisClient::GetThesis(absl::string_view name) {
+  thesis::v1::GetThesisRequest request;
+  request.set_name(std::string(name));
+  grpc::ClientContext context;
+  Prepare(&context);
+  Thesis response;
+  absl::Status status = FromGrpcStatus(stub_->GetThesis(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<std::vector<Thesis>> ThesisClient::BatchGetTheses(
+    const std::vector<std::string>& names) {
+  thesis::v1::BatchGetThesesRequest request;
+  for (const std::string& name : names) request.add_names(name);
+  grpc::ClientContext context;
+  Prepare(&context);
+  thesis::v1::BatchGetThesesResponse response;
+  absl::Status status = FromGrpcStatus(stub_->BatchGetTheses(&context, request, &response));
+  if (!status.ok()) return status;
+  return std::vector<Thesis>(response.theses().begin(), response.theses().end());
+}
+
+absl::StatusOr<Thesis> ThesisClient::UpdateThesis(const Thesis& thesis,
+                                                  const google::protobuf::FieldMask& update_mask,
+                                                  absl::string_view etag) {
+  thesis::v1::UpdateThesisRequest request;
+  *request.mutable_thesis() = thesis;
+  *request.mutable_update_mask() = update_mask;
+  request.set_etag(std::string(etag));
+  request.set_request_id(NewRequestId());
+  grpc::ClientContext context;
+  Prepare(&context);
+  Thesis response;
+  absl::Status status = FromGrpcStatus(stub_->UpdateThesis(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::Status ThesisClient::DeleteThesis(absl::string_view name, absl::string_view etag) {
+  thesis::v1::DeleteThesisRequest request;
+  request.set_name(std::string(name));
+  request.set_etag(std::string(etag));
+  request.set_request_id(NewRequestId());
+  grpc::ClientContext context;
+  Prepare(&context);
+  thesis::v1::DeleteThesisResponse response;
+  return FromGrpcStatus(stub_->DeleteThesis(&context, request, &response));
+}
+
+absl::StatusOr<thesis::v1::ListThesesResponse> ThesisClient::ListTheses(
+    const thesis::v1::ListThesesRequest& request) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  thesis::v1::ListThesesResponse response;
+  absl::Status status = FromGrpcStatus(stub_->ListTheses(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+}  // namespace thesis::client
