@@ -52,10 +52,12 @@ case "$cmd" in
       url
       exit 0
     fi
+    # A restarted cluster keeps its port, so URLs handed out stay valid.
+    previous=$(port_of)
     for attempt in 1 2 3 4 5; do
-      port=$(free_port)
+      if [ "$attempt" -eq 1 ] && [ -n "$previous" ]; then port=$previous; else port=$(free_port); fi
       as_owner "$PGBIN/pg_ctl" -D "$data" -o "-p $port" -l "$dir/server.log" -w -t 60 start >/dev/null && {
-        echo "port = $port" | as_owner tee -a "$data/postgresql.auto.conf" >/dev/null
+        [ "$port" = "$previous" ] || echo "port = $port" | as_owner tee -a "$data/postgresql.auto.conf" >/dev/null
         break
       }
       [ "$attempt" -eq 5 ] && { echo "pg-private: cannot start PostgreSQL, see $dir/server.log" >&2; exit 1; }

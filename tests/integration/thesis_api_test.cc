@@ -1,0 +1,407 @@
+// ThesisService end to end: the real server (in this process) on each
+// storage backend, called through the client library over gRPC.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "server/storage/migrations.h"
+#include "tests/support/backends.h"
+#include "tests/support/in_process_server.h"
+#include "tests/support/test_env.h"
+
+namespace thesis {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+using testing::BackendKind;
+using thesis::v1::Thesis;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+
+Thesis ValidThesis(const std::string& title = "甘肃省电子政务建设研究") {
+  Thesis t;
+  t.set_title_zh(title);
+  t.add_authors("郑忠锋");
+  t.set_institution("兰州大学");
+  t.set_degree_level(thesis::v1::DEGREE_LEVEL_MASTER);
+  t.set_degree_year(2009);
+  return t;
+}
+
+class ThesisApiTest : public ::testing::TestWithParam<BackendKind> {
+ protected:
+  void SetUp() override {
+    auto backend = testing::MakeEmptyBackend(GetParam(), "thesis_test_api");
+    if (!backend.ok()) GTEST_SKIP() << backend.status().message();
+    ServerConfig config;
+    config.workers = 8;
+    config.required_schema_version = storage::RequiredSchemaVersion();
+    auto server = testing::InProcessServer::Start(std::move(*backend), config);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+  }
+
+  client::ThesisClient& client() { return server_->client(); }
+
+  // Every record, following page tokens.
+  std::vector<Thesis> ListAll(thesis::v1::ListThesesRequest request) {
+    std::vector<Thesis> out;
+    do {
+      auto page = client().ListTheses(request);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      out.insert(out.end(), page->theses().begin(), page->theses().end());
+      request.set_page_token(page->next_page_token());
+    } while (!request.page_token().empty());
+    return out;
+  }
+
+  size_t CountRecords() { return ListAll({}).size(); }
+
+  std::unique_ptr<testing::InProcessServer> server_;
+};
+
+// ---- The seed record --------------------------------------------------------
+
+TEST_P(ThesisApiTest, SeedRecordCreatedThroughTheApiReadsBackWithEveryFieldIdentical) {
+  const Thesis seed = testing::SeedThesis();
+  ASSERT_FALSE(seed.abstract_en().empty()) << "deploy/seed/sample-thesis.json not read";
+  absl::StatusOr<Thesis> created = client().CreateThesis(seed, "seed-2009-zheng");
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->name(), "theses/seed-2009-zheng");
+
+  absl::StatusOr<Thesis> got = client().GetThesis("theses/seed-2009-zheng");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(MessageDifferencer::Equals(*created, *got));
+  Thesis content = *got;
+  content.clear_name();
+  content.clear_create_time();
+  content.clear_update_time();
+  content.clear_etag();
+  std::string diff;
+  MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  EXPECT_TRUE(differencer.Compare(seed, content)) << diff;
+  // Spot checks of what the CNKI page says.
+  EXPECT_THAT(got->advisors(), ElementsAre("江正平"));
+  EXPECT_EQ(got->online_publication().issue(), "S1");
+  EXPECT_EQ(got->online_publication().year(), 2011);
+  EXPECT_EQ(got->legacy_download_count(), 188);
+  EXPECT_THAT(got->classification_codes(), ElementsAre("D630"));
+}
+
+TEST_P(ThesisApiTest, ServerAssignsIdsWhenTheClientGivesNone) {
+  absl::StatusOr<Thesis> a = client().CreateThesis(ValidThesis());
+  absl::StatusOr<Thesis> b = client().CreateThesis(ValidThesis());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->name(), b->name());
+  EXPECT_TRUE(client().GetThesis(a->name()).ok());
+}
+
+// ---- Bad input: INVALID_ARGUMENT naming the field, nothing written ----------
+
+struct BadCreate {
+  std::string label;
+  std::function<void(thesis::v1::CreateThesisRequest&)> spoil;
+  std::string field;
+};
+
+TEST_P(ThesisApiTest, EachBadCreateIsInvalidArgumentNamingTheFieldAndWritesNothing) {
+  const std::vector<BadCreate> cases = {
+      {"no thesis", [](auto& r) { r.clear_thesis(); }, "thesis"},
+      {"no title",
+       [](auto& r) {
+         r.mutable_thesis()->clear_title_zh();
+         r.mutable_thesis()->set_title_en("  ");
+       },
+       "thesis.title_zh"},
+      {"title too long",
+       [](auto& r) { r.mutable_thesis()->set_title_zh(std::string(3000, 'x')); },
+       "thesis.title_zh"},
+      {"no author", [](auto& r) { r.mutable_thesis()->clear_authors(); }, "thesis.authors"},
+      {"empty advisor", [](auto& r) { r.mutable_thesis()->add_advisors(""); },
+       "thesis.advisors[0]"},
+      {"year too early", [](auto& r) { r.mutable_thesis()->set_degree_year(1850); },
+       "thesis.degree_year"},
+      {"year too late", [](auto& r) { r.mutable_thesis()->set_degree_year(3000); },
+       "thesis.degree_year"},
+      {"online year",
+       [](auto& r) { r.mutable_thesis()->mutable_online_publication()->set_year(20111); },
+       "thesis.online_publication.year"},
+      {"unknown degree level",
+       [](auto& r) { r.mutable_thesis()->set_degree_level(static_cast<thesis::v1::DegreeLevel>(42)); },
+       "thesis.degree_level"},
+      {"bad classification code",
+       [](auto& r) {
+         r.mutable_thesis()->add_classification_codes("D630");
+         r.mutable_thesis()->add_classification_codes("tp 311");
+       },
+       "thesis.classification_codes[1]"},
+      {"bad url", [](auto& r) { r.mutable_thesis()->mutable_source()->set_url("ftp://x"); },
+       "thesis.source.url"},
+      {"bad language", [](auto& r) { r.mutable_thesis()->set_language("chinese!"); },
+       "thesis.language"},
+      {"negative download count",
+       [](auto& r) { r.mutable_thesis()->set_legacy_download_count(-1); },
+       "thesis.legacy_download_count"},
+      {"NUL in text", [](auto& r) { r.mutable_thesis()->set_institution(std::string("a\0b", 3)); },
+       "thesis.institution"},
+      {"bad thesis_id", [](auto& r) { r.set_thesis_id("Not_Valid"); }, "thesis_id"},
+      {"long thesis_id", [](auto& r) { r.set_thesis_id(std::string(64, 'a')); }, "thesis_id"},
+      {"bad request_id", [](auto& r) { r.set_request_id("has space"); }, "request_id"},
+  };
+  for (const BadCreate& c : cases) {
+    thesis::v1::CreateThesisRequest request;
+    *request.mutable_thesis() = ValidThesis();
+    c.spoil(request);
+    absl::StatusOr<Thesis> result = client().CreateThesis(request);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.label;
+    EXPECT_THAT(client::ViolatedFields(result.status()), Contains(c.field)) << c.label;
+    EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr(c.field)) << c.label;
+    EXPECT_EQ(client::ErrorReason(result.status()), "INVALID_FIELD") << c.label;
+  }
+  EXPECT_EQ(CountRecords(), 0u);
+}
+
+TEST_P(ThesisApiTest, BadReadsAndListsNameTheField) {
+  auto expect_field = [](const absl::Status& status, const std::string& field) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_THAT(client::ViolatedFields(status), Contains(field));
+  };
+  expect_field(client().GetThesis("theses/").status(), "name");
+  expect_field(client().GetThesis("books/1").status(), "name");
+  expect_field(client().BatchGetTheses({"theses/a", "nope"}).status(), "names[1]");
+  expect_field(client().BatchGetTheses(std::vector<std::string>(1001, "theses/a")).status(),
+               "names");
+  expect_field(client().DeleteThesis("theses/UPPER"), "name");
+
+  thesis::v1::ListThesesRequest list;
+  list.set_page_size(-1);
+  expect_field(client().ListTheses(list).status(), "page_size");
+  list.Clear();
+  list.set_filter("title = \"x\"");
+  expect_field(client().ListTheses(list).status(), "filter");
+  list.set_filter("degree_year >= 2000 OR degree_year < 1990");
+  expect_field(client().ListTheses(list).status(), "filter");
+  list.Clear();
+  list.set_order_by("author");
+  expect_field(client().ListTheses(list).status(), "order_by");
+  list.Clear();
+  list.set_page_token("not-a-token");
+  expect_field(client().ListTheses(list).status(), "page_token");
+}
+
+TEST_P(ThesisApiTest, BadUpdatesAreRejectedAndChangeNothing) {
+  absl::StatusOr<Thesis> created = client().CreateThesis(ValidThesis(), "u1");
+  ASSERT_TRUE(created.ok());
+  auto update = [&](const Thesis& t, std::vector<std::string> paths) {
+    google::protobuf::FieldMask mask;
+    for (const std::string& p : paths) mask.add_paths(p);
+    return client().UpdateThesis(t, mask).status();
+  };
+  Thesis patch = *created;
+  patch.set_degree_year(1492);
+  absl::Status status = update(patch, {"degree_year"});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(client::ViolatedFields(status), Contains("thesis.degree_year"));
+  status = update(patch, {});
+  EXPECT_THAT(client::ViolatedFields(status), Contains("update_mask"));
+  status = update(patch, {"etag"});
+  EXPECT_THAT(client::ViolatedFields(status), Contains("update_mask.paths[0]"));
+  status = update(patch, {"title_zh", "no_such_field"});
+  EXPECT_THAT(client::ViolatedFields(status), Contains("update_mask.paths[1]"));
+  patch.set_name("theses/");
+  status = update(patch, {"title_zh"});
+  EXPECT_THAT(client::ViolatedFields(status), Contains("thesis.name"));
+
+  absl::StatusOr<Thesis> got = client().GetThesis("theses/u1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(*created, *got));
+}
+
+// ---- Update, delete, etags, request ids -------------------------------------
+
+TEST_P(ThesisApiTest, UpdateChangesOnlyMaskedFieldsAndStaleEtagIsAborted) {
+  Thesis original = ValidThesis();
+  original.add_keywords_zh("电子政务");
+  absl::StatusOr<Thesis> created = client().CreateThesis(original, "u2");
+  ASSERT_TRUE(created.ok());
+  Thesis patch;
+  patch.set_name("theses/u2");
+  patch.set_title_zh("新题名");
+  patch.set_degree_year(1999);  // not in the mask: ignored
+  google::protobuf::FieldMask mask;
+  mask.add_paths("title_zh");
+  absl::StatusOr<Thesis> updated = client().UpdateThesis(patch, mask, created->etag());
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->title_zh(), "新题名");
+  EXPECT_EQ(updated->degree_year(), 2009);
+  EXPECT_THAT(updated->keywords_zh(), ElementsAre("电子政务"));
+  EXPECT_NE(updated->etag(), created->etag());
+
+  absl::StatusOr<Thesis> stale = client().UpdateThesis(patch, mask, created->etag());
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(client::ErrorReason(stale.status()), "ETAG_MISMATCH");
+  EXPECT_EQ(client().DeleteThesis("theses/u2", created->etag()).code(),
+            absl::StatusCode::kAborted);
+  EXPECT_TRUE(client().DeleteThesis("theses/u2", updated->etag()).ok());
+  EXPECT_EQ(client().GetThesis("theses/u2").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(ThesisApiTest, RetryWithSameRequestIdReturnsFirstAnswerAndDifferentBodyIsAnError) {
+  thesis::v1::CreateThesisRequest request;
+  *request.mutable_thesis() = ValidThesis();
+  request.set_request_id("create-once-1");
+  absl::StatusOr<Thesis> first = client().CreateThesis(request);
+  absl::StatusOr<Thesis> retry = client().CreateThesis(request);
+  ASSERT_TRUE(first.ok() && retry.ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(*first, *retry));
+  EXPECT_EQ(CountRecords(), 1u);
+
+  request.mutable_thesis()->set_title_zh("另一篇");
+  absl::StatusOr<Thesis> reused = client().CreateThesis(request);
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(client::ViolatedFields(reused.status()), Contains("request_id"));
+  EXPECT_EQ(CountRecords(), 1u);
+}
+
+TEST_P(ThesisApiTest, BatchGetIsAllOrNothingInRequestOrder) {
+  for (const char* id : {"b1", "b2", "b3"}) ASSERT_TRUE(client().CreateThesis(ValidThesis(), id).ok());
+  auto got = client().BatchGetTheses({"theses/b3", "theses/b1", "theses/b2"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::vector<std::string> names;
+  for (const Thesis& t : *got) names.push_back(t.name());
+  EXPECT_THAT(names, ElementsAre("theses/b3", "theses/b1", "theses/b2"));
+  EXPECT_EQ(client().BatchGetTheses({"theses/b1", "theses/b9"}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// ---- Listing ----------------------------------------------------------------
+
+TEST_P(ThesisApiTest, PageSizeDefaultsTo50AndTokensAreTiedToTheirQuery) {
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = w; i < 60; i += 4) {
+        Thesis t = ValidThesis(absl::StrCat("题", i));
+        t.set_degree_year(2000 + i % 10);
+        EXPECT_TRUE(client().CreateThesis(t).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  thesis::v1::ListThesesRequest request;
+  auto page = client().ListTheses(request);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->theses_size(), 50);
+  ASSERT_FALSE(page->next_page_token().empty());
+  // The token does not show what it encodes.
+  EXPECT_EQ(page->next_page_token().find(page->theses(49).name().substr(7)), std::string::npos);
+
+  thesis::v1::ListThesesRequest other;
+  other.set_filter("degree_year >= 2005");
+  other.set_page_token(page->next_page_token());
+  auto mismatch = client().ListTheses(other);
+  EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client::ErrorReason(mismatch.status()), "INVALID_PAGE_TOKEN");
+
+  std::string forged = page->next_page_token();
+  forged[forged.size() / 2] = forged[forged.size() / 2] == 'A' ? 'B' : 'A';
+  request.set_page_token(forged);
+  EXPECT_EQ(client().ListTheses(request).status().code(), absl::StatusCode::kInvalidArgument);
+
+  request.set_page_token(page->next_page_token());
+  request.set_page_size(5000);  // capped at 1000: everything left fits
+  auto rest = client().ListTheses(request);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->theses_size(), 10);
+  EXPECT_TRUE(rest->next_page_token().empty());
+}
+
+TEST_P(ThesisApiTest, FilterAndOrderThroughTheApi) {
+  for (int i = 0; i < 12; ++i) {
+    Thesis t = ValidThesis(absl::StrCat("题", i));
+    t.set_degree_year(2000 + i);
+    if (i % 3 == 0) t.set_degree_level(thesis::v1::DEGREE_LEVEL_DOCTOR);
+    if (i % 2 == 0) t.add_classification_codes("TP311.13");
+    ASSERT_TRUE(client().CreateThesis(t).ok());
+  }
+  thesis::v1::ListThesesRequest request;
+  request.set_filter(
+      "degree_level = DOCTOR AND classification_code = \"TP3*\" AND degree_year >= 2003");
+  request.set_order_by("degree_year desc");
+  request.set_page_size(1);
+  std::vector<int> years;
+  for (const Thesis& t : ListAll(request)) years.push_back(t.degree_year());
+  EXPECT_THAT(years, ElementsAre(2006));  // i = 6 only (0 is before 2003; 3, 9 odd)
+}
+
+// 1,000 records listed in pages of 37 while 200 more are inserted: none of
+// the first 1,000 is skipped or repeated, in each order.
+TEST_P(ThesisApiTest, PaginationNeitherSkipsNorRepeatsUnderConcurrentInserts) {
+  std::set<std::string> original;
+  std::mutex mu;
+  std::vector<std::thread> loaders;
+  for (int w = 0; w < 8; ++w) {
+    loaders.emplace_back([&, w] {
+      for (int i = w; i < 1000; i += 8) {
+        // Titles and years spread the new records among the old ones.
+        Thesis t = ValidThesis(absl::StrCat("题", (i * 7919) % 1000));
+        t.set_degree_year(1990 + i % 30);
+        absl::StatusOr<Thesis> created = client().CreateThesis(t);
+        ASSERT_TRUE(created.ok()) << created.status();
+        std::lock_guard<std::mutex> lock(mu);
+        original.insert(created->name());
+      }
+    });
+  }
+  for (auto& t : loaders) t.join();
+  ASSERT_EQ(original.size(), 1000u);
+
+  int round = 0;
+  for (const char* order : {"create_time", "title", "degree_year desc"}) {
+    std::atomic<bool> done{false};
+    std::thread inserter([&, round] {
+      for (int i = 0; i < 200; ++i) {
+        Thesis t = ValidThesis(absl::StrCat("题", (i * 31) % 1000, "新", round));
+        t.set_degree_year(1990 + i % 30);
+        EXPECT_TRUE(client().CreateThesis(t).ok());
+      }
+      done = true;
+    });
+    thesis::v1::ListThesesRequest request;
+    request.set_page_size(37);
+    request.set_order_by(order);
+    std::map<std::string, int> seen;
+    int pages = 0;
+    do {
+      auto page = client().ListTheses(request);
+      ASSERT_TRUE(page.ok()) << page.status();
+      EXPECT_LE(page->theses_size(), 37);
+      for (const Thesis& t : page->theses()) ++seen[t.name()];
+      request.set_page_token(page->next_page_token());
+      ++pages;
+    } while (!request.page_token().empty());
+    inserter.join();
+    for (const std::string& name : original) {
+      EXPECT_EQ(seen[name], 1) << order << ": " << name << " seen " << seen[name] << " times";
+    }
+    for (const auto& [name, count] : seen) EXPECT_EQ(count, 1) << order << ": " << name;
+    EXPECT_GE(pages, 1000 / 37) << order;
+    ++round;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ThesisApiTest,
+                         ::testing::Values(BackendKind::kMemory, BackendKind::kPostgres),
+                         [](const auto& info) { return testing::BackendName(info.param); });
+
+}  // namespace
+}  // namespace thesis

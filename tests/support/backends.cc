@@ -1,0 +1,50 @@
+#include "tests/support/backends.h"
+
+#include <unistd.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "server/storage/memory_backend.h"
+#include "server/storage/migrations.h"
+#include "server/storage/pg_admin.h"
+#include "server/storage/pg_backend.h"
+#include "tests/support/test_env.h"
+
+namespace thesis::testing {
+
+std::string ProcessDatabaseName(const std::string& prefix) {
+  return prefix + "_" + std::to_string(getpid());
+}
+
+absl::StatusOr<std::string> MakeMigratedDatabase(const std::string& db_name) {
+  const std::string admin = TestDatabaseAdminUrl();
+  if (admin.empty()) return absl::FailedPreconditionError(kNoDatabaseMessage);
+  absl::StatusOr<std::string> url = storage::RecreateDatabase(admin, ProcessDatabaseName(db_name));
+  if (!url.ok()) return url.status();
+  absl::StatusOr<storage::MigrationReport> report =
+      storage::Migrate(*url, storage::EmbeddedMigrations());
+  if (!report.ok()) return report.status();
+  return *url;
+}
+
+absl::StatusOr<std::unique_ptr<storage::Backend>> MakeEmptyBackend(BackendKind kind,
+                                                                   const std::string& db_name) {
+  if (kind == BackendKind::kMemory) return std::make_unique<storage::MemoryBackend>();
+  static absl::Mutex mu;
+  static auto* urls = new absl::flat_hash_map<std::string, std::string>();
+  absl::MutexLock lock(&mu);
+  auto it = urls->find(db_name);
+  if (it == urls->end()) {
+    absl::StatusOr<std::string> url = MakeMigratedDatabase(db_name);
+    if (!url.ok()) return url.status();
+    it = urls->emplace(db_name, *url).first;
+  }
+  absl::StatusOr<std::string> truncated =
+      storage::ExecSql(it->second, "TRUNCATE theses, request_log");
+  if (!truncated.ok()) return truncated.status();
+  storage::PgOptions options;
+  options.database_url = it->second;
+  return std::make_unique<storage::PgBackend>(options);
+}
+
+}  // namespace thesis::testing
