@@ -116,8 +116,7 @@ int RunServe() {
   config.readiness_interval = absl::Milliseconds(absl::GetFlag(FLAGS_readiness_interval_ms));
   config.required_schema_version = thesis::storage::RequiredSchemaVersion();
   if (config.page_token_secret.empty()) {
-    thesis::LogWarning(
-        "no page token secret configured: page tokens work only on this replica");
+    thesis::LogWarning("no page token secret configured: page tokens work only on this replica");
   }
 
   // Block the shutdown signals in every thread; the main thread waits for them.
@@ -135,8 +134,8 @@ int RunServe() {
   }
   // Tests and scripts read this line to learn the port.
   std::cout << "listening on port " << (*server)->port() << std::endl;
-  thesis::LogInfo(absl::StrCat("serving on ", config.listen_address, " (port ",
-                               (*server)->port(), "), storage ", storage));
+  thesis::LogInfo(absl::StrCat("serving on ", config.listen_address, " (port ", (*server)->port(),
+                               "), storage ", storage));
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

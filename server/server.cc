@@ -28,8 +28,9 @@ absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
   builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(),
                            &server->port_);
   builder.RegisterService(&server->thesis_service_);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
-                             static_cast<int>(absl::ToInt64Milliseconds(config.max_connection_age)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(config.max_connection_age)));
   builder.AddChannelArgument(
       GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
       static_cast<int>(absl::ToInt64Milliseconds(config.max_connection_age_grace)));
@@ -62,6 +63,7 @@ void ThesisServer::SetReady(bool ready) {
 void ThesisServer::ReadinessLoop() {
   std::unique_ptr<storage::Session> session = backend_->NewSession();
   std::string last_problem = "starting";
+  absl::Time next_prune = absl::Now();
   while (true) {
     absl::Status status = session->CheckReady(config_.required_schema_version);
     const std::string problem = status.ok() ? "" : std::string(status.message());
@@ -75,6 +77,11 @@ void ThesisServer::ReadinessLoop() {
     }
     if (stop_readiness_.HasBeenNotified()) return;
     SetReady(status.ok());
+    if (status.ok() && absl::Now() >= next_prune) {
+      absl::Status pruned = session->PruneRequestLog(config_.request_log_retention);
+      if (!pruned.ok()) LogWarning(absl::StrCat("pruning request_log: ", pruned.message()));
+      next_prune = absl::Now() + config_.request_log_prune_interval;
+    }
     if (stop_readiness_.WaitForNotificationWithTimeout(config_.readiness_interval)) return;
   }
 }

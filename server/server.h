@@ -38,6 +38,10 @@ struct ServerConfig {
   absl::Duration keepalive_time = absl::Seconds(60);
   // How often readiness re-checks the database.
   absl::Duration readiness_interval = absl::Seconds(1);
+  // Answers stored for request ids are kept this long (retries within it
+  // are recognised), pruned every request_log_prune_interval.
+  absl::Duration request_log_retention = absl::Hours(24);
+  absl::Duration request_log_prune_interval = absl::Minutes(10);
   // The schema version readiness requires.
   int required_schema_version = 0;
 };
@@ -58,6 +62,7 @@ class ThesisServer {
 
  private:
   ThesisServer(const ServerConfig& config, std::unique_ptr<storage::Backend> backend);
+  // Checks readiness every interval; also prunes the request log.
   void ReadinessLoop();
   void SetReady(bool ready);
 

@@ -75,8 +75,7 @@ int ExitCodeFor(const absl::Status& status) {
 }
 
 int Fail(const absl::Status& status) {
-  std::cerr << "thesisctl: " << absl::StatusCodeToString(status.code()) << ": "
-            << status.message();
+  std::cerr << "thesisctl: " << absl::StatusCodeToString(status.code()) << ": " << status.message();
   std::vector<std::string> fields = thesis::client::ViolatedFields(status);
   if (!fields.empty()) std::cerr << " [fields: " << absl::StrJoin(fields, ", ") << "]";
   std::cerr << "\n";

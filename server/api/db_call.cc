@@ -50,37 +50,37 @@ grpc::ServerUnaryReactor* StartDbCall(grpc::CallbackServerContext* context, Work
   auto* reactor = new DbCallReactor();
   std::shared_ptr<CallState> state = reactor->state();
   const absl::Time deadline = DeadlineOf(context);
-  const bool queued = pool.TrySubmit([reactor, state, deadline,
-                                      work = std::move(work)](storage::Session& session) {
-    bool cancelled;
-    {
-      absl::MutexLock lock(&state->mu);
-      cancelled = state->cancelled;
-      if (!cancelled) state->running_on = &session;
-    }
-    if (cancelled) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
-      return;
-    }
-    absl::Status status;
-    if (absl::Now() >= deadline) {
-      status = WithReason(absl::DeadlineExceededError("the deadline expired while queued"),
-                          "DEADLINE_EXPIRED");
-    } else {
-      storage::CallContext call;
-      call.deadline = deadline;
-      status = work(session, call);
-    }
-    {
-      absl::MutexLock lock(&state->mu);
-      state->running_on = nullptr;
-    }
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  const bool queued =
+      pool.TrySubmit([reactor, state, deadline, work = std::move(work)](storage::Session& session) {
+        bool cancelled;
+        {
+          absl::MutexLock lock(&state->mu);
+          cancelled = state->cancelled;
+          if (!cancelled) state->running_on = &session;
+        }
+        if (cancelled) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+          return;
+        }
+        absl::Status status;
+        if (absl::Now() >= deadline) {
+          status = WithReason(absl::DeadlineExceededError("the deadline expired while queued"),
+                              "DEADLINE_EXPIRED");
+        } else {
+          storage::CallContext call;
+          call.deadline = deadline;
+          status = work(session, call);
+        }
+        {
+          absl::MutexLock lock(&state->mu);
+          state->running_on = nullptr;
+        }
+        reactor->Finish(ToGrpcStatus(status));
+      });
   if (!queued) {
-    reactor->Finish(ToGrpcStatus(WithReason(
-        absl::ResourceExhaustedError("the server is overloaded; retry with backoff"),
-        "SERVER_OVERLOADED")));
+    reactor->Finish(ToGrpcStatus(
+        WithReason(absl::ResourceExhaustedError("the server is overloaded; retry with backoff"),
+                   "SERVER_OVERLOADED")));
   }
   return reactor;
 }

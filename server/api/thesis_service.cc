@@ -73,16 +73,16 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::CreateThesis(
     domain::ValidateThesis(request->thesis(), "thesis.", &violations);
   }
   if (!request->thesis_id().empty() && !domain::IsValidThesisId(request->thesis_id())) {
-    violations.push_back({"thesis_id",
-                          "must be 1-63 characters of [a-z0-9-], not starting or ending with '-'"});
+    violations.push_back(
+        {"thesis_id", "must be 1-63 characters of [a-z0-9-], not starting or ending with '-'"});
   }
   domain::ValidateRequestId(request->request_id(), "request_id", &violations);
   if (!violations.empty()) return FinishNow(context, InvalidArgumentError(violations));
 
   Thesis thesis = request->thesis();
   domain::ClearOutputOnlyFields(&thesis);
-  thesis.set_name(domain::ThesisName(request->thesis_id().empty() ? NewThesisId()
-                                                                  : request->thesis_id()));
+  thesis.set_name(
+      domain::ThesisName(request->thesis_id().empty() ? NewThesisId() : request->thesis_id()));
   auto idem = IdempotencyOf("CreateThesis", *request);
   return StartDbCall(context, pool_,
                      [thesis = std::move(thesis), idem = std::move(idem), response](
@@ -99,14 +99,14 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::GetThesis(grpc::CallbackServerConte
                                                        Thesis* response) {
   absl::StatusOr<std::string> id = domain::ParseThesisName(request->name(), "name");
   if (!id.ok()) return FinishNow(context, id.status());
-  return StartDbCall(context, pool_,
-                     [id = std::move(*id), response](storage::Session& session,
-                                                     const storage::CallContext& call) {
-                       absl::StatusOr<Thesis> thesis = session.theses().Get(call, id);
-                       if (!thesis.ok()) return thesis.status();
-                       *response = std::move(*thesis);
-                       return absl::OkStatus();
-                     });
+  return StartDbCall(
+      context, pool_,
+      [id = std::move(*id), response](storage::Session& session, const storage::CallContext& call) {
+        absl::StatusOr<Thesis> thesis = session.theses().Get(call, id);
+        if (!thesis.ok()) return thesis.status();
+        *response = std::move(*thesis);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ThesisServiceImpl::BatchGetTheses(
@@ -153,17 +153,17 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::UpdateThesis(
 
   std::string etag = request->etag().empty() ? request->thesis().etag() : request->etag();
   auto idem = IdempotencyOf("UpdateThesis", *request);
-  return StartDbCall(
-      context, pool_,
-      [id = std::move(*id), etag = std::move(etag), patch = request->thesis(),
-       mask = request->update_mask(), idem = std::move(idem),
-       response](storage::Session& session, const storage::CallContext& call) {
-        absl::StatusOr<Thesis> updated = session.theses().Update(
-            call, id, etag, [&](Thesis& t) { return domain::ApplyUpdate(patch, mask, &t); }, idem);
-        if (!updated.ok()) return updated.status();
-        *response = std::move(*updated);
-        return absl::OkStatus();
-      });
+  return StartDbCall(context, pool_,
+                     [id = std::move(*id), etag = std::move(etag), patch = request->thesis(),
+                      mask = request->update_mask(), idem = std::move(idem),
+                      response](storage::Session& session, const storage::CallContext& call) {
+                       absl::StatusOr<Thesis> updated = session.theses().Update(
+                           call, id, etag,
+                           [&](Thesis& t) { return domain::ApplyUpdate(patch, mask, &t); }, idem);
+                       if (!updated.ok()) return updated.status();
+                       *response = std::move(*updated);
+                       return absl::OkStatus();
+                     });
 }
 
 grpc::ServerUnaryReactor* ThesisServiceImpl::DeleteThesis(
@@ -201,17 +201,18 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::ListTheses(
     if (!after.ok()) return FinishNow(context, after.status());
     query.after = std::move(*after);
   }
-  return StartDbCall(context, pool_,
-                     [this, query = std::move(query), query_text = std::move(query_text),
-                      response](storage::Session& session, const storage::CallContext& call) {
-                       absl::StatusOr<storage::ListPage> page = session.theses().List(call, query);
-                       if (!page.ok()) return page.status();
-                       for (Thesis& t : page->theses) *response->add_theses() = std::move(t);
-                       if (page->next) {
-                         response->set_next_page_token(page_tokens_.Encode(query_text, *page->next));
-                       }
-                       return absl::OkStatus();
-                     });
+  return StartDbCall(
+      context, pool_,
+      [this, query = std::move(query), query_text = std::move(query_text), response](
+          storage::Session& session, const storage::CallContext& call) {
+        absl::StatusOr<storage::ListPage> page = session.theses().List(call, query);
+        if (!page.ok()) return page.status();
+        for (Thesis& t : page->theses) *response->add_theses() = std::move(t);
+        if (page->next) {
+          response->set_next_page_token(page_tokens_.Encode(query_text, *page->next));
+        }
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace thesis::api

@@ -7,10 +7,10 @@
 #define THESIS_SERVER_COMMON_ERRORS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace thesis {
 

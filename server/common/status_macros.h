@@ -8,9 +8,9 @@
 #define THESIS_CONCAT_INNER_(a, b) a##b
 #define THESIS_CONCAT_(a, b) THESIS_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                   \
-  do {                                          \
-    ::absl::Status thesis_status_ = (expr);     \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    ::absl::Status thesis_status_ = (expr);          \
     if (!thesis_status_.ok()) return thesis_status_; \
   } while (false)
 

@@ -104,8 +104,9 @@ absl::Status ApplyComparison(const std::string& field, const std::string& op, co
   const bool is_string = value.kind == Token::kString;
   if (field == "degree_year") {
     int year;
-    if (value.kind != Token::kNumber || !absl::SimpleAtoi(value.text, &year)) {
-      return FilterError("degree_year must be compared with a number");
+    if (value.kind != Token::kNumber || !absl::SimpleAtoi(value.text, &year) || year < 0 ||
+        year > 9999) {
+      return FilterError("degree_year must be compared with a year between 0 and 9999");
     }
     auto tighten_min = [&](int y) { filter->year_min = std::max(filter->year_min.value_or(y), y); };
     auto tighten_max = [&](int y) { filter->year_max = std::min(filter->year_max.value_or(y), y); };
@@ -150,7 +151,10 @@ absl::Status ApplyComparison(const std::string& field, const std::string& op, co
       code.pop_back();
       prefix = true;
     }
-    if (!IsValidClassificationCode(code) && !(prefix && !code.empty() && code.size() <= 2)) {
+    // A prefix may end where a code cannot: "TP311.*".
+    std::string checked = code;
+    if (prefix && !checked.empty() && checked.back() == '.') checked.pop_back();
+    if (!IsValidClassificationCode(checked)) {
       return FilterError(absl::StrCat("\"", value.text, "\" is not a classification code"));
     }
     absl::Status status = SetOnce(&filter->class_code, field, code);

@@ -6,9 +6,9 @@
 #define THESIS_SERVER_DOMAIN_PAGE_TOKEN_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "server/domain/list_query.h"
 
 namespace thesis::domain {

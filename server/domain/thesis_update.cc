@@ -41,6 +41,9 @@ absl::Status ValidateUpdateMask(const FieldMask& mask) {
     std::string field = absl::StrCat("update_mask.paths[", i, "]");
     if (path == "*") {
       violations.push_back({field, "\"*\" must be the only path"});
+    } else if (path.empty() || path.front() == '.' || path.back() == '.' ||
+               path.find("..") != std::string::npos) {
+      violations.push_back({field, absl::StrCat("\"", path, "\" is not a field path")});
     } else if (!FieldMaskUtil::GetFieldDescriptors(Thesis::descriptor(), path, nullptr)) {
       violations.push_back({field, absl::StrCat("\"", path, "\" is not a field of Thesis")});
     } else if (IsOutputOnly(path)) {

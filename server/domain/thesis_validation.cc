@@ -11,7 +11,8 @@ using thesis::v1::Thesis;
 
 class Checker {
  public:
-  Checker(absl::string_view prefix, std::vector<FieldViolation>* out) : prefix_(prefix), out_(out) {}
+  Checker(absl::string_view prefix, std::vector<FieldViolation>* out)
+      : prefix_(prefix), out_(out) {}
 
   void Add(absl::string_view field, std::string description) {
     out_->push_back({absl::StrCat(prefix_, field), std::move(description)});
@@ -206,9 +207,10 @@ void ValidateThesis(const Thesis& thesis, absl::string_view prefix,
     for (int i = 0; i < thesis.classification_codes_size(); ++i) {
       if (!IsValidClassificationCode(thesis.classification_codes(i))) {
         check.Add(absl::StrCat("classification_codes[", i, "]"),
-                  absl::StrCat("\"", IsValidText(thesis.classification_codes(i))
-                                         ? thesis.classification_codes(i)
-                                         : std::string("?"),
+                  absl::StrCat("\"",
+                               IsValidText(thesis.classification_codes(i))
+                                   ? thesis.classification_codes(i)
+                                   : std::string("?"),
                                "\" is not a Chinese Library Classification code (like D630 or "
                                "TP311.13)"));
       }

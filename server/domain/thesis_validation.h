@@ -4,11 +4,11 @@
 #define THESIS_SERVER_DOMAIN_THESIS_VALIDATION_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "server/common/errors.h"
 #include "thesis/v1/thesis.pb.h"
 

@@ -23,6 +23,7 @@ namespace {
 struct StoredAnswer {
   std::string request_hash;
   std::optional<Thesis> thesis;  // empty for Delete
+  absl::Time stored;
 };
 
 struct Row {
@@ -65,16 +66,16 @@ struct MemoryBackend::State {
   void Remember(const std::optional<Idempotency>& idem, std::optional<Thesis> answer)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (!idem || idem->request_id.empty()) return;
-    answers[idem->request_id] = StoredAnswer{idem->request_hash, std::move(answer)};
+    answers[idem->request_id] = StoredAnswer{idem->request_hash, std::move(answer), clock()};
   }
 };
 
 namespace {
 
 absl::Status NotFound(const std::string& id) {
-  return WithReason(absl::NotFoundError(absl::StrCat("thesis ", domain::ThesisName(id),
-                                                     " does not exist")),
-                    "THESIS_NOT_FOUND");
+  return WithReason(
+      absl::NotFoundError(absl::StrCat("thesis ", domain::ThesisName(id), " does not exist")),
+      "THESIS_NOT_FOUND");
 }
 
 absl::Status EtagMismatch() {
@@ -103,9 +104,9 @@ class MemoryThesisRepository : public ThesisRepository {
 
     const std::string id = thesis.name().substr(sizeof(domain::kThesisCollection) - 1);
     if (state_->rows.count(id)) {
-      return WithReason(absl::AlreadyExistsError(
-                            absl::StrCat("thesis ", thesis.name(), " already exists")),
-                        "THESIS_EXISTS");
+      return WithReason(
+          absl::AlreadyExistsError(absl::StrCat("thesis ", thesis.name(), " already exists")),
+          "THESIS_EXISTS");
     }
     Row row;
     row.thesis = thesis;
@@ -209,11 +210,20 @@ class MemoryThesisRepository : public ThesisRepository {
 
 class MemorySession : public Session {
  public:
-  explicit MemorySession(std::shared_ptr<MemoryBackend::State> state) : theses_(std::move(state)) {}
+  explicit MemorySession(std::shared_ptr<MemoryBackend::State> state)
+      : state_(state), theses_(std::move(state)) {}
   ThesisRepository& theses() override { return theses_; }
   absl::Status CheckReady(int) override { return absl::OkStatus(); }
+  absl::Status PruneRequestLog(absl::Duration keep) override {
+    absl::MutexLock lock(&state_->mu);
+    const absl::Time cutoff = state_->clock() - keep;
+    absl::erase_if(state_->answers,
+                   [&](const auto& entry) { return entry.second.stored < cutoff; });
+    return absl::OkStatus();
+  }
 
  private:
+  std::shared_ptr<MemoryBackend::State> state_;
   MemoryThesisRepository theses_;
 };
 

@@ -75,9 +75,8 @@ absl::StatusOr<MigrationReport> Migrate(const std::string& database_url,
       if (applied.count(version)) continue;
       pqxx::work txn(conn);
       txn.exec(migration->sql);
-      txn.exec_params(
-          "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", version,
-          migration->name, MigrationChecksum(*migration));
+      txn.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                      version, migration->name, MigrationChecksum(*migration));
       txn.commit();
       report.applied.push_back(migration->name);
       LogInfo(absl::StrCat("migrate: applied ", migration->name));

@@ -7,8 +7,7 @@
 
 namespace thesis::storage {
 
-absl::StatusOr<std::string> RecreateDatabase(const std::string& admin_url,
-                                             absl::string_view name) {
+absl::StatusOr<std::string> RecreateDatabase(const std::string& admin_url, absl::string_view name) {
   if (!absl::StrContains(name, "test") && !absl::StrContains(name, "bench")) {
     return absl::InvalidArgumentError(
         absl::StrCat("refusing to recreate database ", name, ": not a test database name"));
@@ -16,8 +15,8 @@ absl::StatusOr<std::string> RecreateDatabase(const std::string& admin_url,
   try {
     pqxx::connection conn(admin_url);
     pqxx::nontransaction n(conn);
-    n.exec(absl::StrCat("DROP DATABASE IF EXISTS ", n.quote_name(std::string(name)),
-                        " WITH (FORCE)"));
+    n.exec(
+        absl::StrCat("DROP DATABASE IF EXISTS ", n.quote_name(std::string(name)), " WITH (FORCE)"));
     n.exec(absl::StrCat("CREATE DATABASE ", n.quote_name(std::string(name))));
     // postgresql://user@host:port/db?params -> same with the new db.
     std::string url = admin_url;

@@ -130,9 +130,9 @@ Thesis ReadThesis(const pqxx::row& r) {
 }
 
 absl::Status NotFound(const std::string& id) {
-  return WithReason(absl::NotFoundError(absl::StrCat("thesis ", domain::ThesisName(id),
-                                                     " does not exist")),
-                    "THESIS_NOT_FOUND");
+  return WithReason(
+      absl::NotFoundError(absl::StrCat("thesis ", domain::ThesisName(id), " does not exist")),
+      "THESIS_NOT_FOUND");
 }
 
 absl::Status EtagMismatch() {
@@ -194,9 +194,9 @@ ListSql BuildListSql(const domain::ListQuery& q) {
                     ", ", param(q.after->id), "::text)");
   }
   const char* dir = q.descending ? " DESC" : "";
-  out.text = absl::StrCat("SELECT " THESIS_PG_COLUMNS " FROM theses WHERE ", where, " ORDER BY ",
-                          key, dir, ", id", dir, " LIMIT ", param(std::to_string(q.page_size + 1)),
-                          "::int");
+  out.text =
+      absl::StrCat("SELECT " THESIS_PG_COLUMNS " FROM theses WHERE ", where, " ORDER BY ", key, dir,
+                   ", id", dir, " LIMIT ", param(std::to_string(q.page_size + 1)), "::int");
   return out;
 }
 
@@ -251,6 +251,18 @@ class PgSession : public Session {
                        required_schema_version, " this binary needs; run thesis-server migrate"));
     }
     return absl::OkStatus();
+  }
+
+  absl::Status PruneRequestLog(absl::Duration keep) override {
+    CallContext ctx;
+    ctx.deadline = absl::Now() + absl::Seconds(60);
+    return Run<bool>(ctx, "prune_request_log",
+                     [&](pqxx::connection& c) -> absl::StatusOr<bool> {
+                       pqxx::nontransaction n(c);
+                       n.exec_prepared(Prepare(sql::kPruneRequestLog), absl::ToInt64Seconds(keep));
+                       return true;
+                     })
+        .status();
   }
 
   void CancelCurrentStatement() override {
@@ -406,32 +418,31 @@ class PgSession : public Session {
 absl::StatusOr<Thesis> PgThesisRepository::Create(const CallContext& ctx, const Thesis& thesis,
                                                   const std::optional<Idempotency>& idem) {
   const std::string id = thesis.name().substr(sizeof(domain::kThesisCollection) - 1);
-  return session_.Run<Thesis>(
-      ctx, "create", [&](pqxx::connection& c) -> absl::StatusOr<Thesis> {
-        pqxx::work txn(c);
-        absl::StatusOr<Replay> replay = session_.ClaimRequest(txn, idem);
-        if (!replay.ok()) return replay.status();
-        if (replay->found) {
-          Thesis earlier;
-          earlier.ParseFromString(replay->response.value_or(""));
-          return earlier;
-        }
-        ThesisParams p = MakeThesisParams(id, thesis);
-        pqxx::result r;
-        try {
-          r = txn.exec_prepared(session_.Prepare(sql::kInsertThesis),
-                                pqxx::prepare::make_dynamic_params(p.pointers));
-        } catch (const pqxx::unique_violation&) {
-          return WithReason(
-              absl::AlreadyExistsError(absl::StrCat("thesis ", thesis.name(), " already exists")),
-              "THESIS_EXISTS");
-        }
-        Thesis out = thesis;
-        SetTimes(&out, r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<int64_t>());
-        session_.StoreResponse(txn, idem, &out);
-        txn.commit();
-        return out;
-      });
+  return session_.Run<Thesis>(ctx, "create", [&](pqxx::connection& c) -> absl::StatusOr<Thesis> {
+    pqxx::work txn(c);
+    absl::StatusOr<Replay> replay = session_.ClaimRequest(txn, idem);
+    if (!replay.ok()) return replay.status();
+    if (replay->found) {
+      Thesis earlier;
+      earlier.ParseFromString(replay->response.value_or(""));
+      return earlier;
+    }
+    ThesisParams p = MakeThesisParams(id, thesis);
+    pqxx::result r;
+    try {
+      r = txn.exec_prepared(session_.Prepare(sql::kInsertThesis),
+                            pqxx::prepare::make_dynamic_params(p.pointers));
+    } catch (const pqxx::unique_violation&) {
+      return WithReason(
+          absl::AlreadyExistsError(absl::StrCat("thesis ", thesis.name(), " already exists")),
+          "THESIS_EXISTS");
+    }
+    Thesis out = thesis;
+    SetTimes(&out, r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<int64_t>());
+    session_.StoreResponse(txn, idem, &out);
+    txn.commit();
+    return out;
+  });
 }
 
 absl::StatusOr<Thesis> PgThesisRepository::Get(const CallContext& ctx, const std::string& id) {
@@ -453,7 +464,8 @@ absl::StatusOr<std::vector<Thesis>> PgThesisRepository::BatchGet(
       ctx, "batch_get",
       [&](pqxx::connection& c) -> absl::StatusOr<std::vector<Thesis>> {
         pqxx::nontransaction n(c);
-        pqxx::result r = n.exec_prepared(session_.Prepare(sql::kBatchGetTheses), TextArray(id_list));
+        pqxx::result r =
+            n.exec_prepared(session_.Prepare(sql::kBatchGetTheses), TextArray(id_list));
         absl::flat_hash_map<std::string, Thesis> by_id;
         for (const pqxx::row& row : r) by_id.emplace(row[0].c_str(), ReadThesis(row));
         std::vector<Thesis> out;

@@ -13,7 +13,7 @@ absl::StatusCode CodeForSqlState(absl::string_view s) {
   if (s == "23505") return absl::StatusCode::kAlreadyExists;
   if (s == "40001" || s == "40P01") return absl::StatusCode::kAborted;
   if (s == "57014") return absl::StatusCode::kDeadlineExceeded;
-  if (s == "55P03") return absl::StatusCode::kAborted;  // lock_not_available
+  if (s == "55P03") return absl::StatusCode::kAborted;                   // lock_not_available
   if (absl::StartsWith(s, "08")) return absl::StatusCode::kUnavailable;  // connection exception
   if (s == "57P01" || s == "57P02" || s == "57P03") return absl::StatusCode::kUnavailable;
   if (absl::StartsWith(s, "53")) return absl::StatusCode::kUnavailable;  // insufficient resources

@@ -4,9 +4,9 @@
 #define THESIS_SERVER_STORAGE_PG_ERRORS_H_
 
 #include <exception>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace thesis::storage {
 

@@ -6,12 +6,12 @@
 namespace thesis::storage::sql {
 
 // Column list of a thesis row; ReadThesis() in pg_backend.cc reads this order.
-#define THESIS_PG_COLUMNS                                                                      \
-  "id, title_zh, title_en, authors, advisors, institution, discipline, degree_level, "         \
-  "degree_year, abstract_zh, abstract_en, keywords_zh, keywords_en, online_contributor, "      \
-  "online_year, online_issue, classification_codes, source_database, source_record_id, "      \
-  "source_url, language, legacy_download_count, "                                              \
-  "(extract(epoch FROM create_time) * 1000000)::bigint, "                                      \
+#define THESIS_PG_COLUMNS                                                                 \
+  "id, title_zh, title_en, authors, advisors, institution, discipline, degree_level, "    \
+  "degree_year, abstract_zh, abstract_en, keywords_zh, keywords_en, online_contributor, " \
+  "online_year, online_issue, classification_codes, source_database, source_record_id, "  \
+  "source_url, language, legacy_download_count, "                                         \
+  "(extract(epoch FROM create_time) * 1000000)::bigint, "                                 \
   "(extract(epoch FROM update_time) * 1000000)::bigint, revision"
 
 struct Statement {
@@ -19,8 +19,8 @@ struct Statement {
   const char* text;
 };
 
-inline constexpr Statement kGetThesis{
-    "get_thesis", "SELECT " THESIS_PG_COLUMNS " FROM theses WHERE id = $1"};
+inline constexpr Statement kGetThesis{"get_thesis",
+                                      "SELECT " THESIS_PG_COLUMNS " FROM theses WHERE id = $1"};
 
 inline constexpr Statement kGetThesisForUpdate{
     "get_thesis_for_update", "SELECT " THESIS_PG_COLUMNS " FROM theses WHERE id = $1 FOR UPDATE"};
@@ -66,12 +66,17 @@ inline constexpr Statement kGetRequest{
 inline constexpr Statement kStoreResponse{
     "store_response", "UPDATE request_log SET response = $2 WHERE request_id = $1"};
 
+inline constexpr Statement kPruneRequestLog{
+    "prune_request_log",
+    "DELETE FROM request_log WHERE create_time < now() - $1::bigint * interval '1 second'"};
+
 inline constexpr Statement kSchemaVersion{
     "schema_version", "SELECT coalesce(max(version), 0) FROM schema_migrations"};
 
 inline constexpr Statement kAllStatements[] = {
-    kGetThesis,   kGetThesisForUpdate, kBatchGetTheses, kInsertThesis,  kUpdateThesis,
-    kDeleteThesis, kClaimRequest,      kGetRequest,     kStoreResponse, kSchemaVersion,
+    kGetThesis,     kGetThesisForUpdate, kBatchGetTheses,  kInsertThesis,
+    kUpdateThesis,  kDeleteThesis,       kClaimRequest,    kGetRequest,
+    kStoreResponse, kSchemaVersion,      kPruneRequestLog,
 };
 
 }  // namespace thesis::storage::sql

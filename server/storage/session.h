@@ -75,6 +75,10 @@ class Session {
   // `required_schema_version`; UNAVAILABLE or FAILED_PRECONDITION otherwise.
   virtual absl::Status CheckReady(int required_schema_version) = 0;
 
+  // Forgets stored answers of request ids older than `keep`: a retry after
+  // that long is treated as a new request.
+  virtual absl::Status PruneRequestLog(absl::Duration /*keep*/) { return absl::OkStatus(); }
+
   // Called from another thread: abandon the statement this session is
   // running now, if any (the call then fails CANCELLED).
   virtual void CancelCurrentStatement() {}

@@ -60,8 +60,8 @@ TEST_F(PgOutageTest, ReadinessAndCallsFollowTheDatabaseAndRecoverWithoutRestart)
   ServerConfig config;
   config.workers = 2;
   config.required_schema_version = storage::RequiredSchemaVersion();
-  auto server = testing::InProcessServer::Start(std::make_unique<storage::PgBackend>(options),
-                                                config);
+  auto server =
+      testing::InProcessServer::Start(std::make_unique<storage::PgBackend>(options), config);
   ASSERT_TRUE(server.ok()) << server.status();
   testing::InProcessServer& s = **server;
   ASSERT_TRUE(s.WaitForHealth(kReadinessService, HealthCheckResponse::SERVING, absl::Seconds(10)));
@@ -73,8 +73,8 @@ TEST_F(PgOutageTest, ReadinessAndCallsFollowTheDatabaseAndRecoverWithoutRestart)
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(s.client().GetThesis("theses/outage").ok());
 
   ASSERT_EQ(PgScript("stop", dir_), "");
-  EXPECT_TRUE(s.WaitForHealth(kReadinessService, HealthCheckResponse::NOT_SERVING,
-                              absl::Seconds(15)));
+  EXPECT_TRUE(
+      s.WaitForHealth(kReadinessService, HealthCheckResponse::NOT_SERVING, absl::Seconds(15)));
   EXPECT_EQ(s.Health(kLivenessService), HealthCheckResponse::SERVING);
   for (int i = 0; i < 3; ++i) {
     absl::StatusOr<thesis::v1::Thesis> got = s.client().GetThesis("theses/outage");

@@ -102,8 +102,7 @@ class ServerTest : public ::testing::Test {
     ServerConfig config;
     config.workers = 1;
     config.queue_capacity = 1;
-    auto server =
-        testing::InProcessServer::Start(std::make_unique<GatedBackend>(gate_), config);
+    auto server = testing::InProcessServer::Start(std::make_unique<GatedBackend>(gate_), config);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
   }
@@ -184,10 +183,10 @@ TEST_F(ServerTest, CancellingACallCancelsItsRunningStatement) {
 }
 
 TEST_F(ServerTest, LivenessAndReadinessAreRegistered) {
-  EXPECT_TRUE(server_->WaitForHealth(kLivenessService, HealthCheckResponse::SERVING,
-                                     absl::Seconds(5)));
-  EXPECT_TRUE(server_->WaitForHealth(kReadinessService, HealthCheckResponse::SERVING,
-                                     absl::Seconds(5)));
+  EXPECT_TRUE(
+      server_->WaitForHealth(kLivenessService, HealthCheckResponse::SERVING, absl::Seconds(5)));
+  EXPECT_TRUE(
+      server_->WaitForHealth(kReadinessService, HealthCheckResponse::SERVING, absl::Seconds(5)));
   server_->server().StopBeingReady();
   EXPECT_EQ(server_->Health(kReadinessService), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(server_->Health(kLivenessService), HealthCheckResponse::SERVING);

@@ -21,9 +21,9 @@ namespace {
 
 using google::protobuf::util::MessageDifferencer;
 using testing::BackendKind;
-using thesis::v1::Thesis;
 using ::testing::Contains;
 using ::testing::ElementsAre;
+using thesis::v1::Thesis;
 
 Thesis ValidThesis(const std::string& title = "甘肃省电子政务建设研究") {
   Thesis t;
@@ -122,8 +122,7 @@ TEST_P(ThesisApiTest, EachBadCreateIsInvalidArgumentNamingTheFieldAndWritesNothi
          r.mutable_thesis()->set_title_en("  ");
        },
        "thesis.title_zh"},
-      {"title too long",
-       [](auto& r) { r.mutable_thesis()->set_title_zh(std::string(3000, 'x')); },
+      {"title too long", [](auto& r) { r.mutable_thesis()->set_title_zh(std::string(3000, 'x')); },
        "thesis.title_zh"},
       {"no author", [](auto& r) { r.mutable_thesis()->clear_authors(); }, "thesis.authors"},
       {"empty advisor", [](auto& r) { r.mutable_thesis()->add_advisors(""); },
@@ -136,7 +135,9 @@ TEST_P(ThesisApiTest, EachBadCreateIsInvalidArgumentNamingTheFieldAndWritesNothi
        [](auto& r) { r.mutable_thesis()->mutable_online_publication()->set_year(20111); },
        "thesis.online_publication.year"},
       {"unknown degree level",
-       [](auto& r) { r.mutable_thesis()->set_degree_level(static_cast<thesis::v1::DegreeLevel>(42)); },
+       [](auto& r) {
+         r.mutable_thesis()->set_degree_level(static_cast<thesis::v1::DegreeLevel>(42));
+       },
        "thesis.degree_level"},
       {"bad classification code",
        [](auto& r) {
@@ -249,8 +250,7 @@ TEST_P(ThesisApiTest, UpdateChangesOnlyMaskedFieldsAndStaleEtagIsAborted) {
   absl::StatusOr<Thesis> stale = client().UpdateThesis(patch, mask, created->etag());
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(client::ErrorReason(stale.status()), "ETAG_MISMATCH");
-  EXPECT_EQ(client().DeleteThesis("theses/u2", created->etag()).code(),
-            absl::StatusCode::kAborted);
+  EXPECT_EQ(client().DeleteThesis("theses/u2", created->etag()).code(), absl::StatusCode::kAborted);
   EXPECT_TRUE(client().DeleteThesis("theses/u2", updated->etag()).ok());
   EXPECT_EQ(client().GetThesis("theses/u2").status().code(), absl::StatusCode::kNotFound);
 }
@@ -273,7 +273,8 @@ TEST_P(ThesisApiTest, RetryWithSameRequestIdReturnsFirstAnswerAndDifferentBodyIs
 }
 
 TEST_P(ThesisApiTest, BatchGetIsAllOrNothingInRequestOrder) {
-  for (const char* id : {"b1", "b2", "b3"}) ASSERT_TRUE(client().CreateThesis(ValidThesis(), id).ok());
+  for (const char* id : {"b1", "b2", "b3"})
+    ASSERT_TRUE(client().CreateThesis(ValidThesis(), id).ok());
   auto got = client().BatchGetTheses({"theses/b3", "theses/b1", "theses/b2"});
   ASSERT_TRUE(got.ok()) << got.status();
   std::vector<std::string> names;

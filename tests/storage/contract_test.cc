@@ -199,8 +199,7 @@ TEST_P(ContractTest, UpdateMissingIsNotFound) {
 
 TEST_P(ContractTest, DeleteHonoursEtag) {
   Thesis created = MustCreate(MakeThesis("d", "删", 2001));
-  EXPECT_EQ(repo().Delete(ctx_, "d", "W/\"9-1\"", std::nullopt).code(),
-            absl::StatusCode::kAborted);
+  EXPECT_EQ(repo().Delete(ctx_, "d", "W/\"9-1\"", std::nullopt).code(), absl::StatusCode::kAborted);
   EXPECT_TRUE(repo().Get(ctx_, "d").ok());
   EXPECT_TRUE(repo().Delete(ctx_, "d", created.etag(), std::nullopt).ok());
   EXPECT_EQ(repo().Get(ctx_, "d").status().code(), absl::StatusCode::kNotFound);
@@ -230,6 +229,18 @@ TEST_P(ContractTest, RetriedCreateWithSameRequestIdReturnsFirstAnswer) {
   EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ErrorReason(other.status()), "REQUEST_ID_REUSED");
   EXPECT_EQ(repo().Get(ctx_, "x3").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(ContractTest, PrunedRequestIdsAreForgotten) {
+  Idempotency idem{"req-old", "hash"};
+  ASSERT_TRUE(repo().Create(ctx_, MakeThesis("first", "一", 2001), idem).ok());
+  absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_TRUE(session_->PruneRequestLog(absl::Hours(1)).ok());
+  EXPECT_EQ(repo().Create(ctx_, MakeThesis("second", "一", 2001), idem)->name(), "theses/first")
+      << "an answer younger than the retention is kept";
+  ASSERT_TRUE(session_->PruneRequestLog(absl::ZeroDuration()).ok());
+  EXPECT_EQ(repo().Create(ctx_, MakeThesis("second", "一", 2001), idem)->name(), "theses/second")
+      << "after pruning the id is new again";
 }
 
 TEST_P(ContractTest, FailedCreateDoesNotConsumeRequestId) {
@@ -303,8 +314,8 @@ TEST_P(ContractTest, ListPagesFollowEachOrderInBothDirections) {
   // Titles and years repeat so that the id tie-breaker matters.
   std::vector<Thesis> all;
   for (int i = 0; i < 23; ++i) {
-    Thesis t = MakeThesis("t" + std::to_string(100 + i), i % 3 == 0 ? "同名" : "题" + std::to_string(i % 5),
-                          2000 + i % 4);
+    Thesis t = MakeThesis("t" + std::to_string(100 + i),
+                          i % 3 == 0 ? "同名" : "题" + std::to_string(i % 5), 2000 + i % 4);
     if (i % 7 == 0) {
       t.clear_title_zh();
       t.set_title_en("English only " + std::to_string(i));

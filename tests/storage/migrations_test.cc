@@ -1,7 +1,8 @@
 // `thesis-server migrate` against a real PostgreSQL.
+#include "server/storage/migrations.h"
+
 #include <gtest/gtest.h>
 
-#include "server/storage/migrations.h"
 #include "server/storage/pg_admin.h"
 #include "server/storage/pg_backend.h"
 #include "tests/support/backends.h"
@@ -19,14 +20,14 @@ class MigrationsTest : public ::testing::Test {
   void SetUp() override {
     const std::string admin = testing::TestDatabaseAdminUrl();
     if (admin.empty()) GTEST_SKIP() << testing::kNoDatabaseMessage;
-    absl::StatusOr<std::string> url = RecreateDatabase(admin, testing::ProcessDatabaseName("thesis_test_migrations"));
+    absl::StatusOr<std::string> url =
+        RecreateDatabase(admin, testing::ProcessDatabaseName("thesis_test_migrations"));
     ASSERT_TRUE(url.ok()) << url.status();
     url_ = *url;
   }
 
   int RunMigrateBinary() {
-    testing::Subprocess migrate({THESIS_SERVER_BINARY, "migrate"},
-                                {"THESIS_DATABASE_URL=" + url_});
+    testing::Subprocess migrate({THESIS_SERVER_BINARY, "migrate"}, {"THESIS_DATABASE_URL=" + url_});
     EXPECT_TRUE(migrate.started());
     return migrate.Wait();
   }
@@ -93,14 +94,14 @@ TEST_F(MigrationsTest, ServerIsReadyOnlyOnceTheSchemaIsCurrent) {
   config.required_schema_version = RequiredSchemaVersion();
   auto server = testing::InProcessServer::Start(std::make_unique<PgBackend>(options), config);
   ASSERT_TRUE(server.ok()) << server.status();
-  EXPECT_TRUE((*server)->WaitForHealth(kLivenessService, HealthCheckResponse::SERVING,
-                                       absl::Seconds(5)));
+  EXPECT_TRUE(
+      (*server)->WaitForHealth(kLivenessService, HealthCheckResponse::SERVING, absl::Seconds(5)));
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_EQ((*server)->Health(kReadinessService), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(Sql("SELECT to_regclass('theses') IS NULL"), "t") << "the server ran DDL";
   ASSERT_EQ(RunMigrateBinary(), 0);
-  EXPECT_TRUE((*server)->WaitForHealth(kReadinessService, HealthCheckResponse::SERVING,
-                                       absl::Seconds(5)));
+  EXPECT_TRUE(
+      (*server)->WaitForHealth(kReadinessService, HealthCheckResponse::SERVING, absl::Seconds(5)));
 }
 
 }  // namespace
