@@ -173,4 +173,47 @@ absl::StatusOr<thesis::v1::ListThesesResponse> ThesisClient::ListTheses(
   return response;
 }
 
+absl::StatusOr<thesis::v1::ImportThesesResponse> ThesisClient::ImportTheses(
+    const std::vector<Thesis>& theses, const std::function<void(int64_t)>& progress,
+    int per_message) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.bulk_timeout));
+  thesis::v1::ImportThesesResponse response;
+  auto writer = stub_->ImportTheses(&context, &response);
+  thesis::v1::ImportThesesRequest request;
+  int64_t sent = 0;
+  for (size_t i = 0; i < theses.size();) {
+    request.Clear();
+    for (int n = 0; n < per_message && i < theses.size(); ++n, ++i) {
+      *request.add_theses() = theses[i];
+    }
+    // A failed write means the server already answered: Finish says why.
+    if (!writer->Write(request)) break;
+    sent += request.theses_size();
+    if (progress) progress(sent);
+  }
+  writer->WritesDone();
+  absl::Status status = FromGrpcStatus(writer->Finish());
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::Status ThesisClient::ExportTheses(const thesis::v1::ExportThesesRequest& request,
+                                        const std::function<absl::Status(const Thesis&)>& sink) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.bulk_timeout));
+  auto reader = stub_->ExportTheses(&context, request);
+  thesis::v1::ExportThesesResponse page;
+  absl::Status sink_status;
+  while (sink_status.ok() && reader->Read(&page)) {
+    for (const Thesis& t : page.theses()) {
+      sink_status = sink(t);
+      if (!sink_status.ok()) break;
+    }
+  }
+  if (!sink_status.ok()) context.TryCancel();
+  absl::Status status = FromGrpcStatus(reader->Finish());
+  return sink_status.ok() ? status : sink_status;
+}
+
 }  // namespace thesis::client

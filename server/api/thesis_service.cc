@@ -1,6 +1,5 @@
 #include "server/api/thesis_service.h"
 
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <optional>
@@ -12,6 +11,9 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "server/api/db_call.h"
+#include "server/api/grpc_status.h"
+#include "server/api/ids.h"
+#include "server/api/thesis_bulk.h"
 #include "server/common/errors.h"
 #include "server/domain/list_query.h"
 #include "server/domain/thesis_update.h"
@@ -48,13 +50,6 @@ std::optional<storage::Idempotency> IdempotencyOf(absl::string_view method,
                                                   const Request& request) {
   if (request.request_id().empty()) return std::nullopt;
   return storage::Idempotency{request.request_id(), RequestHash(method, request)};
-}
-
-// 24 lowercase hex digits from a CSPRNG: fits the id syntax, never guessable.
-std::string NewThesisId() {
-  unsigned char bytes[12];
-  RAND_bytes(bytes, sizeof(bytes));
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
 }
 
 std::string QueryText(const thesis::v1::ListThesesRequest& request) {
@@ -213,6 +208,36 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::ListTheses(
         }
         return absl::OkStatus();
       });
+}
+
+}  // namespace thesis::api
+
+namespace thesis::api {
+
+grpc::ServerReadReactor<thesis::v1::ImportThesesRequest>* ThesisServiceImpl::ImportTheses(
+    grpc::CallbackServerContext* context, thesis::v1::ImportThesesResponse* response) {
+  return StartImport(context, pool_, response);
+}
+
+grpc::ServerWriteReactor<thesis::v1::ExportThesesResponse>* ThesisServiceImpl::ExportTheses(
+    grpc::CallbackServerContext* context, const thesis::v1::ExportThesesRequest* request) {
+  domain::ListQuery query;
+  absl::StatusOr<domain::ThesisFilter> filter = domain::ParseThesisFilter(request->filter());
+  absl::Status status = filter.status();
+  if (status.ok()) {
+    query.filter = std::move(*filter);
+    status = domain::ParseOrderBy(request->order_by(), &query);
+  }
+  if (!status.ok()) {
+    // A writer that finishes at once.
+    class Rejected : public grpc::ServerWriteReactor<thesis::v1::ExportThesesResponse> {
+     public:
+      explicit Rejected(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Rejected(status);
+  }
+  return StartExport(context, pool_, std::move(query));
 }
 
 }  // namespace thesis::api

@@ -32,6 +32,11 @@ class ThesisServiceImpl final : public thesis::v1::ThesisService::CallbackServic
   grpc::ServerUnaryReactor* ListTheses(grpc::CallbackServerContext* context,
                                        const thesis::v1::ListThesesRequest* request,
                                        thesis::v1::ListThesesResponse* response) override;
+  grpc::ServerReadReactor<thesis::v1::ImportThesesRequest>* ImportTheses(
+      grpc::CallbackServerContext* context, thesis::v1::ImportThesesResponse* response) override;
+  grpc::ServerWriteReactor<thesis::v1::ExportThesesResponse>* ExportTheses(
+      grpc::CallbackServerContext* context,
+      const thesis::v1::ExportThesesRequest* request) override;
 
  private:
   WorkerPool& pool_;

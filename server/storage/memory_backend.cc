@@ -11,6 +11,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "server/common/errors.h"
 #include "server/domain/etag.h"
+#include "server/domain/import_key.h"
 #include "server/domain/thesis_validation.h"
 
 namespace thesis::storage {
@@ -29,6 +30,7 @@ struct StoredAnswer {
 struct Row {
   Thesis thesis;
   int64_t revision = 0;
+  std::string import_key;  // empty for records created through the API
 };
 
 }  // namespace
@@ -40,6 +42,7 @@ struct MemoryBackend::State {
   absl::Mutex mu;
   std::map<std::string, Row> rows ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, StoredAnswer> answers ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, std::string> ids_by_import_key ABSL_GUARDED_BY(mu);
   int64_t last_micros ABSL_GUARDED_BY(mu) = 0;
 
   // Strictly increasing, like a database sequence would make them.
@@ -174,9 +177,55 @@ class MemoryThesisRepository : public ThesisRepository {
     auto it = state_->rows.find(id);
     if (it == state_->rows.end()) return NotFound(id);
     if (!etag.empty() && etag != it->second.thesis.etag()) return EtagMismatch();
+    if (!it->second.import_key.empty()) state_->ids_by_import_key.erase(it->second.import_key);
     state_->rows.erase(it);
     state_->Remember(idem, std::nullopt);
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<ImportOutcome>> Import(const CallContext&,
+                                                    const std::vector<ImportItem>& items) override {
+    absl::MutexLock lock(&state_->mu);
+    std::vector<ImportOutcome> outcomes;
+    outcomes.reserve(items.size());
+    for (const ImportItem& item : items) {
+      Row* existing = nullptr;
+      if (item.id_given) {
+        auto it = state_->rows.find(item.id);
+        if (it != state_->rows.end()) existing = &it->second;
+      } else if (auto key = state_->ids_by_import_key.find(item.import_key);
+                 key != state_->ids_by_import_key.end()) {
+        existing = &state_->rows.at(key->second);
+      }
+      const int64_t now = state_->NowMicros();
+      if (existing != nullptr) {
+        if (domain::SameContent(existing->thesis, item.thesis)) {
+          outcomes.push_back(ImportOutcome::kUnchanged);
+          continue;
+        }
+        Thesis updated = item.thesis;
+        updated.set_name(existing->thesis.name());
+        *updated.mutable_create_time() = existing->thesis.create_time();
+        existing->thesis = std::move(updated);
+        ++existing->revision;
+        Stamp(existing, now);
+        outcomes.push_back(ImportOutcome::kUpdated);
+        continue;
+      }
+      Row row;
+      row.thesis = item.thesis;
+      row.thesis.set_name(domain::ThesisName(item.id));
+      row.revision = 1;
+      row.thesis.mutable_create_time()->CopyFrom(TimeUtil::MicrosecondsToTimestamp(now));
+      Stamp(&row, now);
+      // A key another record holds stays with that record.
+      if (state_->ids_by_import_key.emplace(item.import_key, item.id).second) {
+        row.import_key = item.import_key;
+      }
+      state_->rows[item.id] = std::move(row);
+      outcomes.push_back(ImportOutcome::kCreated);
+    }
+    return outcomes;
   }
 
   absl::StatusOr<ListPage> List(const CallContext&, const domain::ListQuery& query) override {

@@ -10,12 +10,14 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/common/errors.h"
 #include "server/common/log.h"
 #include "server/domain/etag.h"
+#include "server/domain/import_key.h"
 #include "server/domain/thesis_validation.h"
 #include "server/storage/pg_errors.h"
 #include "server/storage/pg_sql.h"
@@ -129,6 +131,89 @@ Thesis ReadThesis(const pqxx::row& r) {
   return t;
 }
 
+// ---- Import rows as JSON for jsonb_to_recordset ---------------------------
+
+void AppendJsonString(std::string* out, absl::string_view s) {
+  out->push_back('"');
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(ch);
+    } else if (c < 0x20) {
+      absl::StrAppend(out, absl::StrFormat("\\u%04x", c));
+    } else {
+      out->push_back(ch);
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendJsonArray(std::string* out, const google::protobuf::RepeatedPtrField<std::string>& v) {
+  out->push_back('[');
+  for (int i = 0; i < v.size(); ++i) {
+    if (i) out->push_back(',');
+    AppendJsonString(out, v[i]);
+  }
+  out->push_back(']');
+}
+
+// One object with the columns of THESIS_PG_JSON_RECORD.
+void AppendImportRow(std::string* out, const std::string& id, const std::string* import_key,
+                     const Thesis& t) {
+  auto field = [out](const char* name) { absl::StrAppend(out, "\"", name, "\":"); };
+  auto text = [&](const char* name, absl::string_view value) {
+    field(name);
+    AppendJsonString(out, value);
+    out->push_back(',');
+  };
+  auto list = [&](const char* name, const google::protobuf::RepeatedPtrField<std::string>& v) {
+    field(name);
+    AppendJsonArray(out, v);
+    out->push_back(',');
+  };
+  auto number = [&](const char* name, int64_t value) {
+    field(name);
+    absl::StrAppend(out, value, ",");
+  };
+  out->push_back('{');
+  text("id", id);
+  field("import_key");
+  if (import_key != nullptr) {
+    AppendJsonString(out, *import_key);
+  } else {
+    out->append("null");
+  }
+  out->push_back(',');
+  text("title_zh", t.title_zh());
+  text("title_en", t.title_en());
+  list("authors", t.authors());
+  list("advisors", t.advisors());
+  text("institution", t.institution());
+  text("discipline", t.discipline());
+  number("degree_level", t.degree_level());
+  number("degree_year", t.degree_year());
+  text("abstract_zh", t.abstract_zh());
+  text("abstract_en", t.abstract_en());
+  list("keywords_zh", t.keywords_zh());
+  list("keywords_en", t.keywords_en());
+  text("online_contributor", t.online_publication().contributor());
+  number("online_year", t.online_publication().year());
+  text("online_issue", t.online_publication().issue());
+  list("classification_codes", t.classification_codes());
+  text("source_database", t.source().database());
+  text("source_record_id", t.source().record_id());
+  text("source_url", t.source().url());
+  text("language", t.language());
+  field("legacy_download_count");
+  if (t.has_legacy_download_count()) {
+    absl::StrAppend(out, t.legacy_download_count());
+  } else {
+    out->append("null");
+  }
+  out->push_back('}');
+}
+
 absl::Status NotFound(const std::string& id) {
   return WithReason(
       absl::NotFoundError(absl::StrCat("thesis ", domain::ThesisName(id), " does not exist")),
@@ -219,6 +304,8 @@ class PgThesisRepository : public ThesisRepository {
   absl::Status Delete(const CallContext& ctx, const std::string& id, const std::string& etag,
                       const std::optional<Idempotency>& idem) override;
   absl::StatusOr<ListPage> List(const CallContext& ctx, const domain::ListQuery& query) override;
+  absl::StatusOr<std::vector<ImportOutcome>> Import(const CallContext& ctx,
+                                                    const std::vector<ImportItem>& items) override;
 
  private:
   PgSession& session_;
@@ -551,6 +638,69 @@ absl::StatusOr<ListPage> PgThesisRepository::List(const CallContext& ctx,
         return page;
       },
       /*retry_once=*/true);
+}
+
+absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
+    const CallContext& ctx, const std::vector<ImportItem>& items) {
+  google::protobuf::RepeatedPtrField<std::string> ids, keys;
+  for (const ImportItem& item : items) {
+    if (item.id_given) *ids.Add() = item.id;
+    // Every key, so that a new record never takes a key another one holds.
+    *keys.Add() = item.import_key;
+  }
+  return session_.Run<std::vector<ImportOutcome>>(
+      ctx, "import", [&](pqxx::connection& c) -> absl::StatusOr<std::vector<ImportOutcome>> {
+        pqxx::work txn(c);
+        txn.exec_prepared(session_.Prepare(sql::kImportLock));
+        pqxx::result found = txn.exec_prepared(session_.Prepare(sql::kImportExisting),
+                                               TextArray(ids), TextArray(keys));
+        absl::flat_hash_map<std::string, Thesis> by_id;
+        absl::flat_hash_map<std::string, std::string> id_by_key;
+        for (const pqxx::row& row : found) {
+          Thesis t = ReadThesis(row);
+          const std::string id = row[0].c_str();
+          if (!row[25].is_null()) id_by_key.emplace(row[25].c_str(), id);
+          by_id.emplace(id, std::move(t));
+        }
+        std::vector<ImportOutcome> outcomes;
+        outcomes.reserve(items.size());
+        std::string inserts = "[", updates = "[";
+        for (const ImportItem& item : items) {
+          const Thesis* existing = nullptr;
+          std::string existing_id;
+          if (item.id_given) {
+            existing_id = item.id;
+          } else if (auto key = id_by_key.find(item.import_key); key != id_by_key.end()) {
+            existing_id = key->second;
+          }
+          if (auto it = by_id.find(existing_id); it != by_id.end()) existing = &it->second;
+          if (existing != nullptr) {
+            if (domain::SameContent(*existing, item.thesis)) {
+              outcomes.push_back(ImportOutcome::kUnchanged);
+              continue;
+            }
+            if (updates.size() > 1) updates.push_back(',');
+            AppendImportRow(&updates, existing_id, nullptr, item.thesis);
+            outcomes.push_back(ImportOutcome::kUpdated);
+            continue;
+          }
+          // A key another record holds stays with that record.
+          const bool key_free = id_by_key.emplace(item.import_key, item.id).second;
+          if (inserts.size() > 1) inserts.push_back(',');
+          AppendImportRow(&inserts, item.id, key_free ? &item.import_key : nullptr, item.thesis);
+          outcomes.push_back(ImportOutcome::kCreated);
+        }
+        if (inserts.size() > 1) {
+          inserts.push_back(']');
+          txn.exec_prepared(session_.Prepare(sql::kImportInsert), inserts);
+        }
+        if (updates.size() > 1) {
+          updates.push_back(']');
+          txn.exec_prepared(session_.Prepare(sql::kImportUpdate), updates);
+        }
+        txn.commit();
+        return outcomes;
+      });
 }
 
 }  // namespace

@@ -66,6 +66,46 @@ inline constexpr Statement kGetRequest{
 inline constexpr Statement kStoreResponse{
     "store_response", "UPDATE request_log SET response = $2 WHERE request_id = $1"};
 
+// Imports: serialized by a transaction-level advisory lock, matched in one
+// query, then written with one INSERT and one UPDATE per batch, the rows
+// travelling as one JSON array.
+inline constexpr Statement kImportLock{"import_lock",
+                                       "SELECT pg_advisory_xact_lock(7513447203410117001)"};
+inline constexpr Statement kImportExisting{"import_existing",
+                                           "SELECT " THESIS_PG_COLUMNS
+                                           ", import_key FROM theses WHERE id = ANY($1::text[]) OR "
+                                           "import_key = ANY($2::text[]) FOR UPDATE"};
+
+#define THESIS_PG_JSON_RECORD                                                                   \
+  "jsonb_to_recordset($1::jsonb) AS x(id text, import_key text, title_zh text, title_en text, " \
+  "authors text[], advisors text[], institution text, discipline text, degree_level smallint, " \
+  "degree_year int, abstract_zh text, abstract_en text, keywords_zh text[], "                   \
+  "keywords_en text[], online_contributor text, online_year int, online_issue text, "           \
+  "classification_codes text[], source_database text, source_record_id text, "                  \
+  "source_url text, language text, legacy_download_count bigint)"
+
+inline constexpr Statement kImportInsert{
+    "import_insert",
+    "INSERT INTO theses (id, import_key, title_zh, title_en, authors, advisors, institution, "
+    "discipline, degree_level, degree_year, abstract_zh, abstract_en, keywords_zh, keywords_en, "
+    "online_contributor, online_year, online_issue, classification_codes, source_database, "
+    "source_record_id, source_url, language, legacy_download_count, create_time, update_time, "
+    "revision) SELECT x.*, clock_timestamp(), clock_timestamp(), 1 FROM " THESIS_PG_JSON_RECORD};
+
+inline constexpr Statement kImportUpdate{
+    "import_update",
+    "UPDATE theses t SET title_zh = x.title_zh, title_en = x.title_en, authors = x.authors, "
+    "advisors = x.advisors, institution = x.institution, discipline = x.discipline, "
+    "degree_level = x.degree_level, degree_year = x.degree_year, abstract_zh = x.abstract_zh, "
+    "abstract_en = x.abstract_en, keywords_zh = x.keywords_zh, keywords_en = x.keywords_en, "
+    "online_contributor = x.online_contributor, online_year = x.online_year, "
+    "online_issue = x.online_issue, classification_codes = x.classification_codes, "
+    "source_database = x.source_database, source_record_id = x.source_record_id, "
+    "source_url = x.source_url, language = x.language, "
+    "legacy_download_count = x.legacy_download_count, "
+    "update_time = greatest(clock_timestamp(), t.update_time + interval '1 microsecond'), "
+    "revision = t.revision + 1 FROM " THESIS_PG_JSON_RECORD " WHERE t.id = x.id"};
+
 inline constexpr Statement kPruneRequestLog{
     "prune_request_log",
     "DELETE FROM request_log WHERE create_time < now() - $1::bigint * interval '1 second'"};

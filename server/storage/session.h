@@ -39,6 +39,18 @@ struct ListPage {
   std::optional<domain::SortPosition> next;
 };
 
+// One record of an import batch.
+struct ImportItem {
+  thesis::v1::Thesis thesis;  // validated; output-only fields cleared
+  // The record's id: from its name when `id_given`, else the id a new
+  // record gets.
+  std::string id;
+  bool id_given = false;
+  std::string import_key;  // domain::ImportKey(thesis)
+};
+
+enum class ImportOutcome { kCreated, kUpdated, kUnchanged };
+
 // Changes a stored record in place; an error aborts the update.
 using ThesisMutator = std::function<absl::Status(thesis::v1::Thesis&)>;
 
@@ -64,6 +76,13 @@ class ThesisRepository {
   virtual absl::Status Delete(const CallContext& ctx, const std::string& id,
                               const std::string& etag, const std::optional<Idempotency>& idem) = 0;
   virtual absl::StatusOr<ListPage> List(const CallContext& ctx, const domain::ListQuery& query) = 0;
+
+  // Upserts a batch in one transaction; outcomes in item order. An item
+  // matches the stored record with its id when `id_given`, else the one with
+  // its import key. The caller keeps identities unique within a batch.
+  // Imports are serialized against each other.
+  virtual absl::StatusOr<std::vector<ImportOutcome>> Import(
+      const CallContext& ctx, const std::vector<ImportItem>& items) = 0;
 };
 
 class Session {

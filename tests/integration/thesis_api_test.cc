@@ -400,6 +400,83 @@ TEST_P(ThesisApiTest, PaginationNeitherSkipsNorRepeatsUnderConcurrentInserts) {
   }
 }
 
+// ---- Import and export --------------------------------------------------------
+
+TEST_P(ThesisApiTest, ImportCountsAndNamesFailuresByIndexAndIsIdempotent) {
+  std::vector<Thesis> records;
+  for (int i = 0; i < 1200; ++i) {
+    Thesis t = ValidThesis(absl::StrCat("导入题名", i));
+    t.set_degree_year(1990 + i % 30);
+    records.push_back(t);
+  }
+  records[3].set_degree_year(1066);
+  records[1100].clear_authors();
+  records[7] = records[6];  // the same record twice in one stream
+  auto first = client().ImportTheses(records, nullptr, 100);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->created(), 1197);
+  EXPECT_EQ(first->unchanged(), 1);  // the repeat of record 6
+  EXPECT_EQ(first->updated(), 0);
+  EXPECT_EQ(first->failed(), 2);
+  ASSERT_EQ(first->failures_size(), 2);
+  EXPECT_EQ(first->failures(0).index(), 3);
+  EXPECT_EQ(first->failures(0).field(), "degree_year");
+  EXPECT_EQ(first->failures(1).index(), 1100);
+  EXPECT_EQ(first->failures(1).field(), "authors");
+  EXPECT_EQ(CountRecords(), 1197u);
+
+  auto again = client().ImportTheses(records);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->created(), 0);
+  EXPECT_EQ(again->updated(), 0);
+  EXPECT_EQ(again->unchanged(), 1198);
+  EXPECT_EQ(again->failed(), 2);
+  EXPECT_EQ(CountRecords(), 1197u);
+}
+
+TEST_P(ThesisApiTest, ExportStreamsEveryMatchOnceAndReimportsUnchanged) {
+  std::vector<Thesis> records;
+  for (int i = 0; i < 1100; ++i) {
+    Thesis t = ValidThesis(absl::StrCat("导出", i));
+    t.set_degree_year(i % 2 == 0 ? 2001 : 2002);
+    records.push_back(t);
+  }
+  ASSERT_TRUE(client().ImportTheses(records).ok());
+  thesis::v1::ExportThesesRequest request;
+  request.set_filter("degree_year = 2001");
+  std::vector<Thesis> exported;
+  absl::Status status = client().ExportTheses(request, [&](const Thesis& t) {
+    exported.push_back(t);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(exported.size(), 550u);
+  std::set<std::string> names;
+  for (const Thesis& t : exported) {
+    names.insert(t.name());
+    EXPECT_EQ(t.degree_year(), 2001);
+  }
+  EXPECT_EQ(names.size(), 550u);
+
+  // What was exported (names, etags and all) imports back as unchanged.
+  auto reimport = client().ImportTheses(exported);
+  ASSERT_TRUE(reimport.ok()) << reimport.status();
+  EXPECT_EQ(reimport->unchanged(), 550);
+  EXPECT_EQ(reimport->created() + reimport->updated() + reimport->failed(), 0);
+
+  request.set_filter("degree_year >");
+  EXPECT_EQ(client().ExportTheses(request, [](const Thesis&) { return absl::OkStatus(); }).code(),
+            absl::StatusCode::kInvalidArgument);
+  // A sink error stops the export and is returned.
+  request.clear_filter();
+  int seen = 0;
+  absl::Status stopped = client().ExportTheses(request, [&](const Thesis&) {
+    return ++seen == 10 ? absl::CancelledError("enough") : absl::OkStatus();
+  });
+  EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(seen, 10);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ThesisApiTest,
                          ::testing::Values(BackendKind::kMemory, BackendKind::kPostgres),
                          [](const auto& info) { return testing::BackendName(info.param); });

@@ -8,6 +8,7 @@
 
 #include "google/protobuf/util/message_differencer.h"
 #include "server/common/errors.h"
+#include "server/domain/import_key.h"
 #include "server/domain/list_query.h"
 #include "server/domain/thesis_validation.h"
 #include "tests/support/backends.h"
@@ -36,6 +37,7 @@ Thesis MakeThesis(const std::string& id, const std::string& title, int year) {
 void ExpectSameContent(const Thesis& expected, const Thesis& actual) {
   Thesis a = expected, b = actual;
   for (Thesis* t : {&a, &b}) {
+    t->clear_name();
     t->clear_create_time();
     t->clear_update_time();
     t->clear_etag();
@@ -352,6 +354,85 @@ TEST_P(ContractTest, LastPageHasNoNextPosition) {
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->theses.size(), 4u);
   EXPECT_FALSE(page->next.has_value());
+}
+
+ImportItem ItemFor(const Thesis& t, const std::string& id, bool id_given = false) {
+  ImportItem item;
+  item.thesis = t;
+  item.thesis.clear_name();
+  item.id = id;
+  item.id_given = id_given;
+  item.import_key = domain::ImportKey(item.thesis);
+  return item;
+}
+
+TEST_P(ContractTest, ImportCreatesThenLeavesAloneThenUpdates) {
+  std::vector<ImportItem> items;
+  for (int i = 0; i < 5; ++i) {
+    Thesis t = MakeThesis("", "导入" + std::to_string(i), 2010 + i);
+    if (i == 4) {
+      t.mutable_source()->set_database("CMFD");
+      t.mutable_source()->set_record_id("1011000001.nh");
+    }
+    items.push_back(ItemFor(t, "imp" + std::to_string(i)));
+  }
+  auto outcomes = repo().Import(ctx_, items);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  EXPECT_THAT(*outcomes, ::testing::Each(ImportOutcome::kCreated));
+  absl::StatusOr<Thesis> stored = repo().Get(ctx_, "imp0");
+  ASSERT_TRUE(stored.ok());
+  ExpectSameContent(items[0].thesis, *stored);
+
+  // Same records again, even with other would-be ids: nothing changes.
+  for (ImportItem& item : items) item.id += "x";
+  outcomes = repo().Import(ctx_, items);
+  ASSERT_TRUE(outcomes.ok());
+  EXPECT_THAT(*outcomes, ::testing::Each(ImportOutcome::kUnchanged));
+  EXPECT_EQ(repo().Get(ctx_, "imp0x").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(repo().Get(ctx_, "imp0")->etag(), stored->etag());
+
+  // Changed content, same identity: updated in place. The source identity
+  // wins over the natural key (the title changes too).
+  items[1].thesis.set_abstract_zh("新摘要");
+  items[4].thesis.set_title_zh("改了题名");
+  outcomes = repo().Import(ctx_, items);
+  ASSERT_TRUE(outcomes.ok());
+  EXPECT_THAT(*outcomes,
+              ::testing::ElementsAre(ImportOutcome::kUnchanged, ImportOutcome::kUpdated,
+                                     ImportOutcome::kUnchanged, ImportOutcome::kUnchanged,
+                                     ImportOutcome::kUpdated));
+  EXPECT_EQ(repo().Get(ctx_, "imp1")->abstract_zh(), "新摘要");
+  EXPECT_EQ(repo().Get(ctx_, "imp4")->title_zh(), "改了题名");
+  EXPECT_NE(repo().Get(ctx_, "imp1")->etag(), repo().Get(ctx_, "imp0")->etag());
+  domain::ListQuery all;
+  EXPECT_EQ(ListAllIds(all).size(), 5u);
+}
+
+TEST_P(ContractTest, ImportMatchesByNameWhenGiven) {
+  Thesis t = MakeThesis("", "有名字", 2015);
+  auto created = repo().Import(ctx_, {ItemFor(t, "named", true)});
+  ASSERT_TRUE(created.ok());
+  EXPECT_THAT(*created, ::testing::ElementsAre(ImportOutcome::kCreated));
+  t.set_title_zh("改名");  // another natural key, same name
+  auto updated = repo().Import(ctx_, {ItemFor(t, "named", true)});
+  ASSERT_TRUE(updated.ok());
+  EXPECT_THAT(*updated, ::testing::ElementsAre(ImportOutcome::kUpdated));
+  EXPECT_EQ(repo().Get(ctx_, "named")->title_zh(), "改名");
+}
+
+TEST_P(ContractTest, ImportNeverTakesTheKeyOfAnotherRecord) {
+  Thesis t = MakeThesis("", "同一篇", 2015);
+  ASSERT_TRUE(repo().Import(ctx_, {ItemFor(t, "first")}).ok());
+  // Another record with the same natural key but its own name: kept apart.
+  auto outcomes = repo().Import(ctx_, {ItemFor(t, "second", true)});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  EXPECT_THAT(*outcomes, ::testing::ElementsAre(ImportOutcome::kCreated));
+  EXPECT_TRUE(repo().Get(ctx_, "first").ok());
+  EXPECT_TRUE(repo().Get(ctx_, "second").ok());
+  // A nameless import of it still finds the first.
+  outcomes = repo().Import(ctx_, {ItemFor(t, "third")});
+  ASSERT_TRUE(outcomes.ok());
+  EXPECT_THAT(*outcomes, ::testing::ElementsAre(ImportOutcome::kUnchanged));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ContractTest,

@@ -33,23 +33,23 @@ absl::Status MapThrown(const std::exception_ptr& e, bool cancelled, bool* lost) 
 TEST(PgErrorsTest, MessagesHideTheStatement) {
   bool lost = false;
   const std::string query = "SELECT secret FROM theses WHERE id = $1";
-  absl::Status status = MapThrown(
-      std::make_exception_ptr(pqxx::sql_error("ERROR: syntax error", query, "42601")), false,
-      &lost);
+  absl::Status status =
+      MapThrown(std::make_exception_ptr(pqxx::sql_error("ERROR: syntax error", query, "42601")),
+                false, &lost);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_EQ(std::string(status.message()).find("SELECT"), std::string::npos);
   EXPECT_FALSE(lost);
 
-  status = MapThrown(std::make_exception_ptr(pqxx::broken_connection("server closed")), false,
-                     &lost);
+  status =
+      MapThrown(std::make_exception_ptr(pqxx::broken_connection("server closed")), false, &lost);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(lost);
 
-  status = MapThrown(std::make_exception_ptr(pqxx::sql_error("canceling", query, "57014")), true,
-                     &lost);
+  status =
+      MapThrown(std::make_exception_ptr(pqxx::sql_error("canceling", query, "57014")), true, &lost);
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
-  status = MapThrown(std::make_exception_ptr(pqxx::sql_error("timeout", query, "57014")), false,
-                     &lost);
+  status =
+      MapThrown(std::make_exception_ptr(pqxx::sql_error("timeout", query, "57014")), false, &lost);
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
 }
 

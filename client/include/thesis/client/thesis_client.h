@@ -10,6 +10,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,8 @@ struct ClientOptions {
   // Insecure when null.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   absl::Duration default_timeout = absl::Seconds(10);
+  // Deadline of ImportTheses and ExportTheses, which may move millions of rows.
+  absl::Duration bulk_timeout = absl::Hours(2);
   // Attempts per call for UNAVAILABLE, including the first (2-5).
   int max_attempts = 4;
   absl::Duration keepalive_time = absl::Seconds(30);
@@ -75,6 +78,18 @@ class ThesisClient {
   absl::Status DeleteThesis(absl::string_view name, absl::string_view etag = "");
   absl::StatusOr<thesis::v1::ListThesesResponse> ListTheses(
       const thesis::v1::ListThesesRequest& request);
+
+  // Streams `theses` to the server in messages of `per_message` records.
+  // `progress`, when set, is called with the number of records sent so far.
+  // Records are matched to stored ones (see ImportTheses in thesis.proto),
+  // so running the same import again is safe.
+  absl::StatusOr<thesis::v1::ImportThesesResponse> ImportTheses(
+      const std::vector<thesis::v1::Thesis>& theses,
+      const std::function<void(int64_t)>& progress = nullptr, int per_message = 500);
+  // Calls `sink` for every exported record, in order; an error from `sink`
+  // stops the export and is returned.
+  absl::Status ExportTheses(const thesis::v1::ExportThesesRequest& request,
+                            const std::function<absl::Status(const thesis::v1::Thesis&)>& sink);
 
   // Raw requests, for callers that set every field themselves (a request
   // without request_id gets one).
