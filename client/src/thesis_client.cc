@@ -91,14 +91,17 @@ ThesisClient::ThesisClient(std::unique_ptr<thesis::v1::ThesisService::StubInterf
                            const ClientOptions& options)
     : options_(options), stub_(std::move(stub)) {}
 
-void ThesisClient::Prepare(grpc::ClientContext* context) const {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + options_.default_timeout));
+void ThesisClient::Prepare(grpc::ClientContext* context, absl::Duration timeout) const {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  if (!options_.bearer_token.empty()) {
+    context->AddMetadata("authorization", absl::StrCat("Bearer ", options_.bearer_token));
+  }
 }
 
 absl::StatusOr<Thesis> ThesisClient::CreateThesis(thesis::v1::CreateThesisRequest request) {
   if (request.request_id().empty()) request.set_request_id(NewRequestId());
   grpc::ClientContext context;
-  Prepare(&context);
+  Prepare(&context, options_.default_timeout);
   Thesis response;
   absl::Status status = FromGrpcStatus(stub_->CreateThesis(&context, request, &response));
   if (!status.ok()) return status;
@@ -117,7 +120,7 @@ absl::StatusOr<Thesis> ThesisClient::GetThesis(absl::string_view name) {
   thesis::v1::GetThesisRequest request;
   request.set_name(std::string(name));
   grpc::ClientContext context;
-  Prepare(&context);
+  Prepare(&context, options_.default_timeout);
   Thesis response;
   absl::Status status = FromGrpcStatus(stub_->GetThesis(&context, request, &response));
   if (!status.ok()) return status;
@@ -129,7 +132,7 @@ absl::StatusOr<std::vector<Thesis>> ThesisClient::BatchGetTheses(
   thesis::v1::BatchGetThesesRequest request;
   for (const std::string& name : names) request.add_names(name);
   grpc::ClientContext context;
-  Prepare(&context);
+  Prepare(&context, options_.default_timeout);
   thesis::v1::BatchGetThesesResponse response;
   absl::Status status = FromGrpcStatus(stub_->BatchGetTheses(&context, request, &response));
   if (!status.ok()) return status;
@@ -145,7 +148,7 @@ absl::StatusOr<Thesis> ThesisClient::UpdateThesis(const Thesis& thesis,
   request.set_etag(std::string(etag));
   request.set_request_id(NewRequestId());
   grpc::ClientContext context;
-  Prepare(&context);
+  Prepare(&context, options_.default_timeout);
   Thesis response;
   absl::Status status = FromGrpcStatus(stub_->UpdateThesis(&context, request, &response));
   if (!status.ok()) return status;
@@ -158,7 +161,7 @@ absl::Status ThesisClient::DeleteThesis(absl::string_view name, absl::string_vie
   request.set_etag(std::string(etag));
   request.set_request_id(NewRequestId());
   grpc::ClientContext context;
-  Prepare(&context);
+  Prepare(&context, options_.default_timeout);
   thesis::v1::DeleteThesisResponse response;
   return FromGrpcStatus(stub_->DeleteThesis(&context, request, &response));
 }
@@ -166,7 +169,7 @@ absl::Status ThesisClient::DeleteThesis(absl::string_view name, absl::string_vie
 absl::StatusOr<thesis::v1::ListThesesResponse> ThesisClient::ListTheses(
     const thesis::v1::ListThesesRequest& request) {
   grpc::ClientContext context;
-  Prepare(&context);
+  Prepare(&context, options_.default_timeout);
   thesis::v1::ListThesesResponse response;
   absl::Status status = FromGrpcStatus(stub_->ListTheses(&context, request, &response));
   if (!status.ok()) return status;
@@ -177,7 +180,7 @@ absl::StatusOr<thesis::v1::ImportThesesResponse> ThesisClient::ImportTheses(
     const std::vector<Thesis>& theses, const std::function<void(int64_t)>& progress,
     int per_message) {
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.bulk_timeout));
+  Prepare(&context, options_.bulk_timeout);
   thesis::v1::ImportThesesResponse response;
   auto writer = stub_->ImportTheses(&context, &response);
   thesis::v1::ImportThesesRequest request;
@@ -201,7 +204,7 @@ absl::StatusOr<thesis::v1::ImportThesesResponse> ThesisClient::ImportTheses(
 absl::Status ThesisClient::ExportTheses(const thesis::v1::ExportThesesRequest& request,
                                         const std::function<absl::Status(const Thesis&)>& sink) {
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.bulk_timeout));
+  Prepare(&context, options_.bulk_timeout);
   auto reader = stub_->ExportTheses(&context, request);
   thesis::v1::ExportThesesResponse page;
   absl::Status sink_status;

@@ -13,6 +13,7 @@
 #include "server/domain/etag.h"
 #include "server/domain/import_key.h"
 #include "server/domain/thesis_validation.h"
+#include "server/storage/storage_errors.h"
 
 namespace thesis::storage {
 
@@ -58,9 +59,7 @@ struct MemoryBackend::State {
     auto it = answers.find(idem->request_id);
     if (it == answers.end()) return false;
     if (it->second.request_hash != idem->request_hash) {
-      return InvalidFieldError("request_id",
-                               "was already used for a different request; use a new request_id",
-                               "REQUEST_ID_REUSED");
+      return RequestIdReused();
     }
     *replay = it->second;
     return true;
@@ -74,18 +73,6 @@ struct MemoryBackend::State {
 };
 
 namespace {
-
-absl::Status NotFound(const std::string& id) {
-  return WithReason(
-      absl::NotFoundError(absl::StrCat("thesis ", domain::ThesisName(id), " does not exist")),
-      "THESIS_NOT_FOUND");
-}
-
-absl::Status EtagMismatch() {
-  return WithReason(absl::AbortedError("the etag does not match: the record was changed by "
-                                       "someone else; read it again"),
-                    "ETAG_MISMATCH");
-}
 
 void Stamp(Row* row, int64_t micros) {
   row->thesis.mutable_update_time()->CopyFrom(TimeUtil::MicrosecondsToTimestamp(micros));
@@ -107,9 +94,7 @@ class MemoryThesisRepository : public ThesisRepository {
 
     const std::string id = thesis.name().substr(sizeof(domain::kThesisCollection) - 1);
     if (state_->rows.count(id)) {
-      return WithReason(
-          absl::AlreadyExistsError(absl::StrCat("thesis ", thesis.name(), " already exists")),
-          "THESIS_EXISTS");
+      return ThesisExists(thesis.name());
     }
     Row row;
     row.thesis = thesis;
@@ -126,7 +111,7 @@ class MemoryThesisRepository : public ThesisRepository {
   absl::StatusOr<Thesis> Get(const CallContext&, const std::string& id) override {
     absl::MutexLock lock(&state_->mu);
     auto it = state_->rows.find(id);
-    if (it == state_->rows.end()) return NotFound(id);
+    if (it == state_->rows.end()) return ThesisNotFound(id);
     return it->second.thesis;
   }
 
@@ -137,7 +122,7 @@ class MemoryThesisRepository : public ThesisRepository {
     out.reserve(ids.size());
     for (const std::string& id : ids) {
       auto it = state_->rows.find(id);
-      if (it == state_->rows.end()) return NotFound(id);
+      if (it == state_->rows.end()) return ThesisNotFound(id);
       out.push_back(it->second.thesis);
     }
     return out;
@@ -153,7 +138,7 @@ class MemoryThesisRepository : public ThesisRepository {
     if (*replayed) return *replay.thesis;
 
     auto it = state_->rows.find(id);
-    if (it == state_->rows.end()) return NotFound(id);
+    if (it == state_->rows.end()) return ThesisNotFound(id);
     Row& row = it->second;
     if (!etag.empty() && etag != row.thesis.etag()) return EtagMismatch();
     Thesis updated = row.thesis;
@@ -175,7 +160,7 @@ class MemoryThesisRepository : public ThesisRepository {
     if (*replayed) return absl::OkStatus();
 
     auto it = state_->rows.find(id);
-    if (it == state_->rows.end()) return NotFound(id);
+    if (it == state_->rows.end()) return ThesisNotFound(id);
     if (!etag.empty() && etag != it->second.thesis.etag()) return EtagMismatch();
     if (!it->second.import_key.empty()) state_->ids_by_import_key.erase(it->second.import_key);
     state_->rows.erase(it);

@@ -21,6 +21,7 @@
 #include "server/domain/thesis_validation.h"
 #include "server/storage/pg_errors.h"
 #include "server/storage/pg_sql.h"
+#include "server/storage/storage_errors.h"
 
 namespace thesis::storage {
 namespace {
@@ -214,18 +215,6 @@ void AppendImportRow(std::string* out, const std::string& id, const std::string*
   out->push_back('}');
 }
 
-absl::Status NotFound(const std::string& id) {
-  return WithReason(
-      absl::NotFoundError(absl::StrCat("thesis ", domain::ThesisName(id), " does not exist")),
-      "THESIS_NOT_FOUND");
-}
-
-absl::Status EtagMismatch() {
-  return WithReason(absl::AbortedError("the etag does not match: the record was changed by "
-                                       "someone else; read it again"),
-                    "ETAG_MISMATCH");
-}
-
 // ---- Keyset List SQL -------------------------------------------------------
 
 struct ListSql {
@@ -415,9 +404,7 @@ class PgSession : public Session {
     }
     pqxx::row row = txn.exec_prepared1(Prepare(sql::kGetRequest), idem->request_id);
     if (row[0].as<std::string>() != idem->request_hash) {
-      return InvalidFieldError("request_id",
-                               "was already used for a different request; use a new request_id",
-                               "REQUEST_ID_REUSED");
+      return RequestIdReused();
     }
     replay.found = true;
     if (!row[1].is_null()) replay.response = pqxx::binarystring(row[1]).str();
@@ -520,9 +507,7 @@ absl::StatusOr<Thesis> PgThesisRepository::Create(const CallContext& ctx, const 
       r = txn.exec_prepared(session_.Prepare(sql::kInsertThesis),
                             pqxx::prepare::make_dynamic_params(p.pointers));
     } catch (const pqxx::unique_violation&) {
-      return WithReason(
-          absl::AlreadyExistsError(absl::StrCat("thesis ", thesis.name(), " already exists")),
-          "THESIS_EXISTS");
+      return ThesisExists(thesis.name());
     }
     Thesis out = thesis;
     SetTimes(&out, r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<int64_t>());
@@ -538,7 +523,7 @@ absl::StatusOr<Thesis> PgThesisRepository::Get(const CallContext& ctx, const std
       [&](pqxx::connection& c) -> absl::StatusOr<Thesis> {
         pqxx::nontransaction n(c);
         pqxx::result r = n.exec_prepared(session_.Prepare(sql::kGetThesis), id);
-        if (r.empty()) return NotFound(id);
+        if (r.empty()) return ThesisNotFound(id);
         return ReadThesis(r[0]);
       },
       /*retry_once=*/true);
@@ -559,7 +544,7 @@ absl::StatusOr<std::vector<Thesis>> PgThesisRepository::BatchGet(
         out.reserve(ids.size());
         for (const std::string& id : ids) {
           auto it = by_id.find(id);
-          if (it == by_id.end()) return NotFound(id);
+          if (it == by_id.end()) return ThesisNotFound(id);
           out.push_back(it->second);
         }
         return out;
@@ -581,7 +566,7 @@ absl::StatusOr<Thesis> PgThesisRepository::Update(const CallContext& ctx, const 
       return earlier;
     }
     pqxx::result current = txn.exec_prepared(session_.Prepare(sql::kGetThesisForUpdate), id);
-    if (current.empty()) return NotFound(id);
+    if (current.empty()) return ThesisNotFound(id);
     Thesis thesis = ReadThesis(current[0]);
     if (!etag.empty() && etag != thesis.etag()) return EtagMismatch();
     absl::Status mutated = mutate(thesis);
@@ -608,7 +593,7 @@ absl::Status PgThesisRepository::Delete(const CallContext& ctx, const std::strin
                    if (replay->found) return true;
                    pqxx::result current =
                        txn.exec_prepared(session_.Prepare(sql::kGetThesisForUpdate), id);
-                   if (current.empty()) return NotFound(id);
+                   if (current.empty()) return ThesisNotFound(id);
                    if (!etag.empty() && etag != ReadThesis(current[0]).etag()) {
                      return EtagMismatch();
                    }

@@ -30,6 +30,8 @@ struct ClientOptions {
   std::string target = "localhost:50051";
   // Insecure when null.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // When set, every call carries `authorization: Bearer <token>`.
+  std::string bearer_token;
   absl::Duration default_timeout = absl::Seconds(10);
   // Deadline of ImportTheses and ExportTheses, which may move millions of rows.
   absl::Duration bulk_timeout = absl::Hours(2);
@@ -98,7 +100,7 @@ class ThesisClient {
   thesis::v1::ThesisService::StubInterface& stub() { return *stub_; }
 
  private:
-  void Prepare(grpc::ClientContext* context) const;
+  void Prepare(grpc::ClientContext* context, absl::Duration timeout) const;
 
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
