@@ -179,21 +179,40 @@ absl::StatusOr<thesis::v1::ListThesesResponse> ThesisClient::ListTheses(
 absl::StatusOr<thesis::v1::ImportThesesResponse> ThesisClient::ImportTheses(
     const std::vector<Thesis>& theses, const std::function<void(int64_t)>& progress,
     int per_message) {
+  bool given = false;
+  return ImportThesesFrom(
+      [&](std::vector<Thesis>* next) {
+        if (given) return false;
+        *next = theses;
+        given = true;
+        return true;
+      },
+      progress, per_message);
+}
+
+absl::StatusOr<thesis::v1::ImportThesesResponse> ThesisClient::ImportThesesFrom(
+    const std::function<bool(std::vector<Thesis>*)>& next,
+    const std::function<void(int64_t)>& progress, int per_message) {
   grpc::ClientContext context;
   Prepare(&context, options_.bulk_timeout);
   thesis::v1::ImportThesesResponse response;
   auto writer = stub_->ImportTheses(&context, &response);
   thesis::v1::ImportThesesRequest request;
+  std::vector<Thesis> chunk;
   int64_t sent = 0;
-  for (size_t i = 0; i < theses.size();) {
-    request.Clear();
-    for (int n = 0; n < per_message && i < theses.size(); ++n, ++i) {
-      *request.add_theses() = theses[i];
+  bool open = true;
+  while (open && next(&chunk)) {
+    for (size_t i = 0; open && i < chunk.size();) {
+      request.Clear();
+      for (int n = 0; n < per_message && i < chunk.size(); ++n, ++i) {
+        *request.add_theses() = std::move(chunk[i]);
+      }
+      // A failed write means the server already answered: Finish says why.
+      open = writer->Write(request);
+      if (open) sent += request.theses_size();
+      if (open && progress) progress(sent);
     }
-    // A failed write means the server already answered: Finish says why.
-    if (!writer->Write(request)) break;
-    sent += request.theses_size();
-    if (progress) progress(sent);
+    chunk.clear();
   }
   writer->WritesDone();
   absl::Status status = FromGrpcStatus(writer->Finish());

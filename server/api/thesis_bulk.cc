@@ -1,12 +1,14 @@
 #include "server/api/thesis_bulk.h"
 
-#include <atomic>
 #include <deque>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/api/grpc_status.h"
 #include "server/api/ids.h"
@@ -30,38 +32,64 @@ absl::Status Overloaded() {
                     "SERVER_OVERLOADED");
 }
 
+// Reading and writing overlap: while one batch is written on a worker, the
+// next messages are read and validated, up to kMaxSealedBatches waiting.
+// Callbacks of both sides meet under mu_.
 class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesRequest> {
  public:
   ImportReactor(grpc::CallbackServerContext* context, WorkerPool& pool,
                 thesis::v1::ImportThesesResponse* response)
-      : pool_(pool), response_(response), deadline_(DeadlineOf(context)) {
+      : pool_(pool), deadline_(DeadlineOf(context)), response_(response) {
+    reading_ = true;
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {
-      // The client finished sending (or went away: then Finish is moot).
-      reading_done_ = true;
-      Seal();
-      Continue();
-      return;
+    Action action;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (!ok) {
+        // The client finished sending (or went away: then Finish is moot).
+        reading_done_ = true;
+        Seal();
+      } else {
+        for (const Thesis& thesis : request_.theses()) Add(thesis);
+        request_.Clear();
+      }
+      action = NextAction();
     }
-    for (const Thesis& thesis : request_.theses()) Add(thesis);
-    request_.Clear();
-    Continue();
+    Do(std::move(action));
   }
 
-  void OnCancel() override { cancelled_ = true; }
+  void OnCancel() override {
+    Action action;
+    {
+      absl::MutexLock lock(&mu_);
+      if (error_.ok()) error_ = absl::CancelledError("the import was cancelled");
+      action = NextAction();
+    }
+    Do(std::move(action));
+  }
+
   void OnDone() override { delete this; }
 
  private:
+  static constexpr size_t kMaxSealedBatches = 2;
+
   struct Batch {
     std::vector<storage::ImportItem> items;
-    std::vector<int64_t> indexes;
     absl::flat_hash_set<std::string> identities;
   };
 
-  void Fail(int64_t index, const std::string& field, const std::string& reason) {
+  struct Action {
+    std::shared_ptr<Batch> write;
+    bool read = false;
+    std::optional<absl::Status> finish;
+  };
+
+  void Fail(int64_t index, const std::string& field, const std::string& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     response_->set_failed(response_->failed() + 1);
     if (response_->failures_size() < kMaxReportedFailures) {
       auto* failure = response_->add_failures();
@@ -71,7 +99,7 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
     }
   }
 
-  void Add(const Thesis& thesis) {
+  void Add(const Thesis& thesis) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const int64_t index = next_index_++;
     std::vector<FieldViolation> violations;
     storage::ImportItem item;
@@ -99,77 +127,111 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
     if (current_.identities.count(identity)) Seal();
     current_.identities.insert(std::move(identity));
     current_.items.push_back(std::move(item));
-    current_.indexes.push_back(index);
     if (current_.items.size() >= kImportBatchSize) Seal();
   }
 
-  void Seal() {
+  void Seal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (current_.items.empty()) return;
-    ready_.push_back(std::move(current_));
+    sealed_.push_back(std::make_shared<Batch>(std::move(current_)));
     current_ = Batch();
   }
 
-  // Next step: write a ready batch, read more, or finish.
-  void Continue() {
-    if (cancelled_) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the import was cancelled"));
-    } else if (!ready_.empty()) {
-      WriteNextBatch();
-    } else if (reading_done_) {
-      Finish(grpc::Status::OK);
-    } else {
-      StartRead(&request_);
+  // What to start next, decided under mu_ and done outside it.
+  Action NextAction() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Action action;
+    if (finished_) return action;
+    if (!error_.ok()) {
+      // What committed before stays; running the import again completes it.
+      if (!writing_) {
+        finished_ = true;
+        action.finish = error_;
+      }
+      return action;
     }
+    if (!writing_ && !sealed_.empty()) {
+      writing_ = true;
+      action.write = std::move(sealed_.front());
+      sealed_.pop_front();
+    }
+    if (!reading_ && !reading_done_ && sealed_.size() < kMaxSealedBatches) {
+      reading_ = true;
+      action.read = true;
+    }
+    if (!writing_ && !reading_ && reading_done_ && sealed_.empty()) {
+      finished_ = true;
+      action.finish = absl::OkStatus();
+    }
+    return action;
   }
 
-  void WriteNextBatch() {
-    auto batch = std::make_shared<Batch>(std::move(ready_.front()));
-    ready_.pop_front();
+  void Do(Action action) {
+    if (action.write != nullptr) Write(std::move(action.write));
+    if (action.read) StartRead(&request_);
+    if (action.finish) Finish(ToGrpcStatus(*action.finish));
+  }
+
+  void Write(std::shared_ptr<Batch> batch) {
     const bool queued = pool_.TrySubmit([this, batch](storage::Session& session) {
-      absl::Status status;
+      absl::StatusOr<std::vector<storage::ImportOutcome>> outcomes;
       if (absl::Now() >= deadline_) {
-        status = absl::DeadlineExceededError("the deadline expired during the import");
+        outcomes = absl::DeadlineExceededError("the deadline expired during the import");
       } else {
         storage::CallContext call;
         call.deadline = deadline_;
-        absl::StatusOr<std::vector<storage::ImportOutcome>> outcomes =
-            session.theses().Import(call, batch->items);
-        status = outcomes.status();
-        if (outcomes.ok()) {
-          for (storage::ImportOutcome outcome : *outcomes) {
-            switch (outcome) {
-              case storage::ImportOutcome::kCreated:
-                response_->set_created(response_->created() + 1);
-                break;
-              case storage::ImportOutcome::kUpdated:
-                response_->set_updated(response_->updated() + 1);
-                break;
-              case storage::ImportOutcome::kUnchanged:
-                response_->set_unchanged(response_->unchanged() + 1);
-                break;
-            }
-          }
+        outcomes = session.theses().Import(call, batch->items);
+      }
+      Action action;
+      {
+        absl::MutexLock lock(&mu_);
+        writing_ = false;
+        if (!outcomes.ok()) {
+          if (error_.ok()) error_ = outcomes.status();
+        } else {
+          for (storage::ImportOutcome outcome : *outcomes) Count(outcome);
         }
+        action = NextAction();
       }
-      if (!status.ok()) {
-        // What committed before stays; running the import again completes it.
-        Finish(ToGrpcStatus(status));
-        return;
-      }
-      Continue();
+      Do(std::move(action));
     });
-    if (!queued) Finish(ToGrpcStatus(Overloaded()));
+    if (!queued) {
+      Action action;
+      {
+        absl::MutexLock lock(&mu_);
+        writing_ = false;
+        if (error_.ok()) error_ = Overloaded();
+        action = NextAction();
+      }
+      Do(std::move(action));
+    }
+  }
+
+  void Count(storage::ImportOutcome outcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    switch (outcome) {
+      case storage::ImportOutcome::kCreated:
+        response_->set_created(response_->created() + 1);
+        break;
+      case storage::ImportOutcome::kUpdated:
+        response_->set_updated(response_->updated() + 1);
+        break;
+      case storage::ImportOutcome::kUnchanged:
+        response_->set_unchanged(response_->unchanged() + 1);
+        break;
+    }
   }
 
   WorkerPool& pool_;
-  thesis::v1::ImportThesesResponse* response_;
   const absl::Time deadline_;
-  thesis::v1::ImportThesesRequest request_;
-  int64_t next_index_ = 0;
-  Batch current_;
-  std::deque<Batch> ready_;
-  bool reading_done_ = false;
-  std::atomic<bool> cancelled_{false};
+  absl::Mutex mu_;
+  thesis::v1::ImportThesesResponse* response_ ABSL_GUARDED_BY(mu_);
+  thesis::v1::ImportThesesRequest request_;  // owned by the pending read
+  int64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
+  Batch current_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<Batch>> sealed_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
 };
 
 class ExportReactor : public grpc::ServerWriteReactor<thesis::v1::ExportThesesResponse> {

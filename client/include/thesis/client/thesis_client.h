@@ -88,6 +88,11 @@ class ThesisClient {
   absl::StatusOr<thesis::v1::ImportThesesResponse> ImportTheses(
       const std::vector<thesis::v1::Thesis>& theses,
       const std::function<void(int64_t)>& progress = nullptr, int per_message = 500);
+  // The same, for records produced while the import runs: `next` fills its
+  // argument with the next records and returns false when there are no more.
+  absl::StatusOr<thesis::v1::ImportThesesResponse> ImportThesesFrom(
+      const std::function<bool(std::vector<thesis::v1::Thesis>*)>& next,
+      const std::function<void(int64_t)>& progress = nullptr, int per_message = 500);
   // Calls `sink` for every exported record, in order; an error from `sink`
   // stops the export and is returned.
   absl::Status ExportTheses(const thesis::v1::ExportThesesRequest& request,
