@@ -6,7 +6,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libpqxx-dev libssl-dev libgtest-dev libgmock-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
-  clang-format util-linux
+  clang-format util-linux python3 bc
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -10,6 +10,12 @@ bash scripts/deps.sh
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
+# Every format reader under libFuzzer with ASan and UBSan, FUZZ_SECONDS each
+# (60 by default; SKIP_FUZZ=1 skips, for quick local runs).
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash fuzz/run.sh
+fi
+
 # A throwaway cluster: fsync off, it holds nothing worth keeping.
 pgdir=$root/.pg-test
 if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$root"; then
@@ -25,5 +31,5 @@ echo "test database: $THESIS_TEST_DATABASE_URL"
 if [ ! -d ../shared/data ]; then
   echo "NOTE: ../shared/data is absent: tests that read it will say they were skipped"
 fi
-cd "$build"
-ctest --output-on-failure -j"$(nproc)" --timeout 600
+(cd "$build" && ctest --output-on-failure -j"$(nproc)" --timeout 600)
+
