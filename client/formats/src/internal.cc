@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "server/domain/thesis_validation.h"
 
 namespace thesis::formats::internal {
 namespace {
@@ -92,78 +93,6 @@ bool HasSemicolon(absl::string_view value) {
 }
 
 // Copy of the service's CLC notation check (IsValidClassificationCode).
-bool IsClassificationCode(absl::string_view code) {
-  if (code.empty() || code.size() > kMaxClassificationCodeBytes) return false;
-  size_t i = 0;
-  while (i < code.size() && i < 2 && code[i] >= 'A' && code[i] <= 'Z') ++i;
-  if (i == 0) return false;
-  char prev = code[i - 1];
-  for (; i < code.size(); ++i) {
-    const char c = code[i];
-    const bool digit = c >= '0' && c <= '9';
-    const bool punct = c == '.' || c == '-' || c == '+' || c == '/' || c == '=' || c == ':' ||
-                       c == '"' || c == '(' || c == ')' || c == '<' || c == '>';
-    if (!digit && !punct) return false;
-    if (c == '.' && !(prev >= '0' && prev <= '9') && prev != '+') return false;
-    if (punct && prev == c && c != '"') return false;
-    prev = c;
-  }
-  return prev != '.' && prev != '-' && prev != '+' && prev != '/';
-}
-
-// Copy of the service's BCP-47 shape check.
-bool IsLanguageTag(absl::string_view tag) {
-  size_t start = 0;
-  bool first = true;
-  while (start <= tag.size()) {
-    size_t end = tag.find('-', start);
-    if (end == absl::string_view::npos) end = tag.size();
-    absl::string_view part = tag.substr(start, end - start);
-    const size_t min = first ? 2 : 1;
-    const size_t max = first ? 3 : 8;
-    if (part.size() < min || part.size() > max) return false;
-    for (char c : part) {
-      const unsigned char u = static_cast<unsigned char>(c);
-      if (first ? !absl::ascii_isalpha(u) : !absl::ascii_isalnum(u)) return false;
-    }
-    first = false;
-    if (end == tag.size()) break;
-    start = end + 1;
-  }
-  return true;
-}
-
-// The checks below return "" when fine, else the reason.
-std::string CheckText(absl::string_view field, absl::string_view value, size_t max_bytes) {
-  if (!IsValidText(value)) return absl::StrCat(field, " is not UTF-8 text (or holds NUL)");
-  if (value.size() > max_bytes) {
-    return absl::StrCat(field, " is ", value.size(), " bytes, more than the limit of ", max_bytes);
-  }
-  return "";
-}
-
-std::string CheckList(absl::string_view field,
-                      const google::protobuf::RepeatedPtrField<std::string>& values,
-                      size_t max_items, size_t max_bytes) {
-  if (static_cast<size_t>(values.size()) > max_items) {
-    return absl::StrCat(field, " has ", values.size(), " entries, more than the limit of ",
-                        max_items);
-  }
-  for (const std::string& v : values) {
-    if (Trim(v).empty()) return absl::StrCat(field, " has an empty entry");
-    std::string reason = CheckText(field, v, max_bytes);
-    if (!reason.empty()) return reason;
-  }
-  return "";
-}
-
-std::string CheckYear(absl::string_view field, int year) {
-  if (year != 0 && (year < kMinYear || year > kMaxYear)) {
-    return absl::StrCat(field, " ", year, " is outside ", kMinYear, "-", kMaxYear);
-  }
-  return "";
-}
-
 }  // namespace
 
 bool IsValidUtf8(absl::string_view s) {
@@ -174,10 +103,6 @@ bool IsValidUtf8(absl::string_view s) {
     i += n;
   }
   return true;
-}
-
-bool IsValidText(absl::string_view s) {
-  return !absl::StrContains(s, absl::string_view("\0", 1)) && IsValidUtf8(s);
 }
 
 std::string SanitizeUtf8(absl::string_view s) {
@@ -326,56 +251,10 @@ bool IsShallowJsonObject(absl::string_view text, int max_depth) {
 }
 
 std::string CheckThesis(const Thesis& t) {
-  std::string r;
-  auto first = [&r](std::string reason) {
-    if (r.empty()) r = std::move(reason);
-  };
-  first(CheckText("title_zh", t.title_zh(), kMaxTitleBytes));
-  first(CheckText("title_en", t.title_en(), kMaxTitleBytes));
-  if (r.empty() && Trim(t.title_zh()).empty() && Trim(t.title_en()).empty()) {
-    r = "no title";
-  }
-  if (r.empty() && t.authors_size() == 0) r = "no author";
-  first(CheckList("authors", t.authors(), kMaxAuthors, kMaxNameBytes));
-  first(CheckList("advisors", t.advisors(), kMaxAdvisors, kMaxNameBytes));
-  first(CheckText("institution", t.institution(), kMaxNameBytes));
-  first(CheckText("discipline", t.discipline(), kMaxNameBytes));
-  if (r.empty() && !thesis::v1::DegreeLevel_IsValid(t.degree_level())) {
-    r = absl::StrCat("unknown degree level ", t.degree_level());
-  }
-  first(CheckYear("degree year", t.degree_year()));
-  first(CheckText("abstract_zh", t.abstract_zh(), kMaxAbstractBytes));
-  first(CheckText("abstract_en", t.abstract_en(), kMaxAbstractBytes));
-  first(CheckList("keywords_zh", t.keywords_zh(), kMaxKeywords, kMaxKeywordBytes));
-  first(CheckList("keywords_en", t.keywords_en(), kMaxKeywords, kMaxKeywordBytes));
-  const auto& online = t.online_publication();
-  first(CheckText("online publication contributor", online.contributor(), kMaxNameBytes));
-  first(CheckYear("online publication year", online.year()));
-  first(CheckText("online publication issue", online.issue(), kMaxShortFieldBytes));
-  if (r.empty() && static_cast<size_t>(t.classification_codes_size()) > kMaxClassificationCodes) {
-    r = absl::StrCat("more than ", kMaxClassificationCodes, " classification codes");
-  }
-  for (const std::string& code : t.classification_codes()) {
-    if (r.empty() && !IsClassificationCode(code)) {
-      r = absl::StrCat("classification code \"", Quote(code),
-                       "\" is not CLC notation (like D630 or TP311.13)");
-    }
-  }
-  const auto& source = t.source();
-  first(CheckText("source database", source.database(), kMaxShortFieldBytes));
-  first(CheckText("source record id", source.record_id(), kMaxShortFieldBytes));
-  first(CheckText("url", source.url(), kMaxUrlBytes));
-  if (r.empty() && !source.url().empty() && !absl::StartsWith(source.url(), "http://") &&
-      !absl::StartsWith(source.url(), "https://")) {
-    r = absl::StrCat("url \"", Quote(source.url()), "\" is not http:// or https://");
-  }
-  if (r.empty() && !t.language().empty() && !IsLanguageTag(t.language())) {
-    r = absl::StrCat("language \"", Quote(t.language()), "\" is not a BCP-47 tag");
-  }
-  if (r.empty() && t.has_legacy_download_count() && t.legacy_download_count() < 0) {
-    r = "negative download count";
-  }
-  return r;
+  std::vector<FieldViolation> violations;
+  domain::ValidateThesis(t, "", &violations);
+  if (violations.empty()) return "";
+  return absl::StrCat(violations.front().field, ": ", violations.front().description);
 }
 
 void SetLanguage(Thesis* t) {

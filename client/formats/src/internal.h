@@ -1,6 +1,6 @@
 // Helpers shared by the format readers and writers: UTF-8 and text handling,
-// list splitting, value parsing, and the record checks that mirror the
-// service's validation (the client must not link the server library).
+// list splitting, value parsing, and the record check (the service's own
+// rules, from the thesis_rules library).
 #ifndef THESIS_CLIENT_FORMATS_SRC_INTERNAL_H_
 #define THESIS_CLIENT_FORMATS_SRC_INTERNAL_H_
 
@@ -15,28 +15,11 @@
 
 namespace thesis::formats::internal {
 
-// The service's limits (server/domain/thesis_validation.h), in bytes.
-inline constexpr size_t kMaxTitleBytes = 2048;
-inline constexpr size_t kMaxNameBytes = 256;
-inline constexpr size_t kMaxAbstractBytes = 128 * 1024;
-inline constexpr size_t kMaxKeywordBytes = 256;
-inline constexpr size_t kMaxKeywords = 100;
-inline constexpr size_t kMaxAuthors = 50;
-inline constexpr size_t kMaxAdvisors = 20;
-inline constexpr size_t kMaxClassificationCodes = 20;
-inline constexpr size_t kMaxClassificationCodeBytes = 32;
-inline constexpr size_t kMaxUrlBytes = 2048;
-inline constexpr size_t kMaxShortFieldBytes = 128;
-inline constexpr int kMinYear = 1900;
-inline constexpr int kMaxYear = 2100;
-
 // Longest piece of input (a record type, a bad value) quoted in a Problem.
 inline constexpr size_t kMaxQuoteBytes = 80;
 
 // Well-formed UTF-8 (no overlongs, surrogates or values above U+10FFFF).
 bool IsValidUtf8(absl::string_view s);
-// Well-formed UTF-8 without NUL.
-bool IsValidText(absl::string_view s);
 // Invalid sequences replaced by U+FFFD.
 std::string SanitizeUtf8(absl::string_view s);
 // For messages: sanitized, cut at a character boundary to about `max_bytes`
@@ -103,8 +86,8 @@ class ProblemList {
   int first_left_out_line_ = 0;
 };
 
-// First reason the service would reject `thesis` for (see
-// thesis_validation.cc), or "" when it would accept it.
+// First reason the service would reject `thesis` for ("field: why", from
+// the service's own rules in server/domain/thesis_validation.h), or "".
 std::string CheckThesis(const thesis::v1::Thesis& thesis);
 
 // Sets language from the titles and abstracts ("zh" or "en").
