@@ -30,6 +30,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -422,11 +423,15 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_until(run.window_end);
   rusage usage_after{};
   getrusage(RUSAGE_SELF, &usage_after);
+  // Calls still in flight get 30 s (there may be no deadline) to finish.
+  bool drained;
   {
     std::unique_lock<std::mutex> lock(run.mu);
     run.stop.store(true);
-    run.drained.wait(lock, [&run] { return run.active == 0; });
+    drained =
+        run.drained.wait_for(lock, std::chrono::seconds(30), [&run] { return run.active == 0; });
   }
+  if (!drained) std::cerr << "warning: calls still in flight 30 s after the window\n";
 
   Histogram histogram;
   std::array<uint64_t, kCodes> codes{};
@@ -487,5 +492,11 @@ int main(int argc, char** argv) {
         mean_response_bytes, run.parse ? " (all parsed)" : "", qps, mean, p50, p90, p99, p999, max,
         cpu_user, cpu_sys);
   }
-  return errors == 0 && bad_responses == 0 ? 0 : 1;
+  const int exit_code = errors == 0 && bad_responses == 0 && drained ? 0 : 1;
+  if (!drained) {
+    // Slots and channels cannot be destroyed under calls in flight.
+    std::cout.flush();
+    std::_Exit(exit_code);
+  }
+  return exit_code;
 }
