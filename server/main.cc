@@ -16,6 +16,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "server/common/log.h"
 #include "server/server.h"
 #include "server/storage/memory_backend.h"
@@ -155,6 +156,9 @@ int main(int argc, char** argv) {
       "  serve    serve the thesis metadata API (default)\n"
       "  migrate  apply database migrations and exit");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  // Debian builds Abseil with mutex deadlock detection on, which keeps a
+  // lock graph on every acquisition (1-2 % of a GetThesis in profiles).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // libpq gives up on an unreachable database after this many seconds.
   setenv("PGCONNECT_TIMEOUT", "3", /*overwrite=*/0);
   const std::string command = args.size() > 1 ? args[1] : "serve";
