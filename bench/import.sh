@@ -54,7 +54,7 @@ CTL=("$BUILD_DIR/client/thesisctl" --server "127.0.0.1:$PORT" --progress=false -
 "${CTL[@]}" health --wait_s 20 >/dev/null
 
 t0=$(now)
-first=$("${CTL[@]}" import "$WORK/records.jsonl" 2>/dev/null)
+first=$(/usr/bin/time -f "%U %S" -o "$WORK/ctl.time" "${CTL[@]}" import "$WORK/records.jsonl" 2>/dev/null)
 t1=$(now)
 import_s=$(echo "$t1 - $t0" | bc -l)
 t0=$(now)
@@ -71,4 +71,7 @@ printf 'psql \\copy         %.2f s  %8.0f rows/s\n' "$copy_s" "$copy_rate"
 printf 'thesisctl import   %.2f s  %8.0f rows/s   %s\n' "$import_s" "$import_rate" "$first"
 printf 'same import again  %.2f s  %8.0f rows/s   %s\n' "$reimport_s" "$reimport_rate" "$second"
 printf 'rows in theses     %s\n' "$rows"
+read -r ctl_user ctl_sys <"$WORK/ctl.time"
+server_cpu=$(awk '{print ($14 + $15) / 100}' "/proc/$SERVER_PID/stat")
+printf 'thesisctl CPU      %.1f s user + %.1f s sys (first import); thesis-server CPU %.1f s (both imports)\n' "$ctl_user" "$ctl_sys" "$server_cpu"
 printf 'ratio import/copy  %.2f (target >= 0.5)\n' "$(echo "$import_rate / $copy_rate" | bc -l)"

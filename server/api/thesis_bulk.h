@@ -11,7 +11,7 @@
 namespace thesis::api {
 
 // Records per storage transaction.
-inline constexpr size_t kImportBatchSize = 1000;
+inline constexpr size_t kImportBatchSize = 4000;
 // Records per ExportThesesResponse (and per storage query).
 inline constexpr int kExportPageSize = 500;
 inline constexpr int kMaxReportedFailures = 10000;
