@@ -304,6 +304,12 @@ class PgThesisRepository : public ThesisRepository {
 struct Replay {
   bool found = false;
   std::optional<std::string> response;  // serialized Thesis; empty optional for Delete
+
+  Thesis EarlierAnswer() const {
+    Thesis earlier;
+    earlier.ParseFromString(response.value_or(""));
+    return earlier;
+  }
 };
 
 class PgSession : public Session {
@@ -496,11 +502,7 @@ absl::StatusOr<Thesis> PgThesisRepository::Create(const CallContext& ctx, const 
     pqxx::work txn(c);
     absl::StatusOr<Replay> replay = session_.ClaimRequest(txn, idem);
     if (!replay.ok()) return replay.status();
-    if (replay->found) {
-      Thesis earlier;
-      earlier.ParseFromString(replay->response.value_or(""));
-      return earlier;
-    }
+    if (replay->found) return replay->EarlierAnswer();
     ThesisParams p = MakeThesisParams(id, thesis);
     pqxx::result r;
     try {
@@ -560,11 +562,7 @@ absl::StatusOr<Thesis> PgThesisRepository::Update(const CallContext& ctx, const 
     pqxx::work txn(c);
     absl::StatusOr<Replay> replay = session_.ClaimRequest(txn, idem);
     if (!replay.ok()) return replay.status();
-    if (replay->found) {
-      Thesis earlier;
-      earlier.ParseFromString(replay->response.value_or(""));
-      return earlier;
-    }
+    if (replay->found) return replay->EarlierAnswer();
     pqxx::result current = txn.exec_prepared(session_.Prepare(sql::kGetThesisForUpdate), id);
     if (current.empty()) return ThesisNotFound(id);
     Thesis thesis = ReadThesis(current[0]);

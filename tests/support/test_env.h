@@ -9,6 +9,7 @@
 #include <string>
 
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "thesis/v1/thesis.pb.h"
 
 namespace thesis::testing {
@@ -41,6 +42,21 @@ inline thesis::v1::Thesis SeedThesis() {
   std::optional<std::string> json = ReadFile(SourceDir() + "/deploy/seed/sample-thesis.json");
   if (json) (void)google::protobuf::util::JsonStringToMessage(*json, &thesis);
   return thesis;
+}
+
+// "" when `expected` and `actual` hold the same record content (name,
+// times and etag ignored); otherwise the differences.
+inline std::string ContentDiff(thesis::v1::Thesis expected, thesis::v1::Thesis actual) {
+  for (thesis::v1::Thesis* t : {&expected, &actual}) {
+    t->clear_name();
+    t->clear_create_time();
+    t->clear_update_time();
+    t->clear_etag();
+  }
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  return differencer.Compare(expected, actual) ? "" : diff + " ";
 }
 
 }  // namespace thesis::testing
