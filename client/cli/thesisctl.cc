@@ -145,6 +145,12 @@ absl::StatusOr<Thesis> ReadJsonRecord(const std::string& path) {
   return thesis;
 }
 
+// A line on stderr that does not run into a progress display.
+void Note(const std::string& line) {
+  const bool progress = absl::GetFlag(FLAGS_progress) && isatty(STDERR_FILENO);
+  std::cerr << (progress ? "\r\033[K" : "") << line << "\n";
+}
+
 // A one-line progress display on stderr, redrawn at most 10 times a second;
 // silent unless stderr is a terminal. `fraction` (0-1, when known) drives
 // the bar and the ETA.
@@ -303,10 +309,12 @@ class ParsingThread {
     absl::MutexLock lock(&mu_);
     return skipped_;
   }
-  // Share of the input bytes parsed so far.
-  double fraction() {
+  // Estimated share of the work done once `sent` records have been sent:
+  // the share of the input parsed, scaled by how much of it was sent.
+  double fraction(int64_t sent) {
     absl::MutexLock lock(&mu_);
-    return total_bytes_ == 0 ? 1.0 : 1.0 * parsed_bytes_ / total_bytes_;
+    const double parsed = total_bytes_ == 0 ? 1.0 : 1.0 * parsed_bytes_ / total_bytes_;
+    return delivered_ == 0 ? 0.0 : parsed * std::min(1.0, 1.0 * sent / delivered_);
   }
   int64_t malformed() {
     absl::MutexLock lock(&mu_);
@@ -389,7 +397,7 @@ class ParsingThread {
       }
     }
     if (!absl::GetFlag(FLAGS_json)) {
-      std::cerr << file << ": JSON Lines, " << records << " thesis record(s)\n";
+      Note(absl::StrCat(file, ": JSON Lines, ", records, " thesis record(s)"));
     }
   }
 
@@ -398,8 +406,7 @@ class ParsingThread {
       absl::MutexLock lock(&mu_);
       (p.skipped ? skipped_ : malformed_)++;
     }
-    std::cerr << p.file << ":" << p.line << ": " << (p.skipped ? "skipped: " : "error: ")
-              << p.reason << "\n";
+    Note(absl::StrCat(p.file, ":", p.line, ": ", p.skipped ? "skipped: " : "error: ", p.reason));
   }
 
   // Hands `parsed` (whose line numbers start after `line_offset` lines) on.
@@ -410,8 +417,8 @@ class ParsingThread {
       Report(p);
     }
     if (announce && !absl::GetFlag(FLAGS_json)) {
-      std::cerr << file << ": " << thesis::formats::FormatName(parsed.format) << ", "
-                << parsed.records.size() << " thesis record(s)\n";
+      Note(absl::StrCat(file, ": ", thesis::formats::FormatName(parsed.format), ", ",
+                        parsed.records.size(), " thesis record(s)"));
     }
     Chunk chunk;
     chunk.theses.reserve(parsed.records.size());
@@ -425,6 +432,7 @@ class ParsingThread {
           return p->queue_.size() < kMaxQueued || p->stopped_;
         },
         this));
+    delivered_ += static_cast<int64_t>(chunk.theses.size());
     if (!stopped_) queue_.push_back(std::move(chunk));
   }
 
@@ -442,6 +450,7 @@ class ParsingThread {
   int64_t malformed_ ABSL_GUARDED_BY(mu_) = 0;
   const int64_t total_bytes_;
   int64_t parsed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;  // last: starts after the members above exist
 };
 
@@ -458,7 +467,7 @@ int Import(thesis::client::ThesisClient& client, const std::vector<std::string>&
         origins.insert(origins.end(), chunk.origins.begin(), chunk.origins.end());
         return true;
       },
-      [&](int64_t sent) { progress.Update(sent, parser.fraction()); });
+      [&](int64_t sent) { progress.Update(sent, parser.fraction(sent)); });
   progress.Update(static_cast<int64_t>(origins.size()), 1.0, /*final=*/true);
   if (!result.ok()) return Fail(result.status());
   for (const thesis::v1::ImportFailure& f : result->failures()) {
