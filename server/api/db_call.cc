@@ -37,13 +37,18 @@ class DbCallReactor : public grpc::ServerUnaryReactor {
   std::shared_ptr<CallState> state_;
 };
 
+}  // namespace
+
 absl::Time DeadlineOf(grpc::CallbackServerContext* context) {
   const auto deadline = context->deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
   return absl::FromChrono(deadline);
 }
 
-}  // namespace
+absl::Status OverloadedError() {
+  return WithReason(absl::ResourceExhaustedError("the server is overloaded; retry with backoff"),
+                    "SERVER_OVERLOADED");
+}
 
 grpc::ServerUnaryReactor* StartDbCall(grpc::CallbackServerContext* context, WorkerPool& pool,
                                       DbWork work) {
@@ -78,9 +83,7 @@ grpc::ServerUnaryReactor* StartDbCall(grpc::CallbackServerContext* context, Work
         reactor->Finish(ToGrpcStatus(status));
       });
   if (!queued) {
-    reactor->Finish(ToGrpcStatus(
-        WithReason(absl::ResourceExhaustedError("the server is overloaded; retry with backoff"),
-                   "SERVER_OVERLOADED")));
+    reactor->Finish(ToGrpcStatus(OverloadedError()));
   }
   return reactor;
 }

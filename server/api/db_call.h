@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "server/common/worker_pool.h"
 #include "server/storage/session.h"
 
@@ -22,6 +23,12 @@ using DbWork = std::function<absl::Status(storage::Session&, const storage::Call
 
 grpc::ServerUnaryReactor* StartDbCall(grpc::CallbackServerContext* context, WorkerPool& pool,
                                       DbWork work);
+
+// The call's deadline; InfiniteFuture when it has none.
+absl::Time DeadlineOf(grpc::CallbackServerContext* context);
+
+// RESOURCE_EXHAUSTED (SERVER_OVERLOADED): the worker queue is full.
+absl::Status OverloadedError();
 
 // A reactor finished at once with `status` (for requests that fail validation).
 grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,

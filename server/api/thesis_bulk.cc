@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "server/api/db_call.h"
 #include "server/api/grpc_status.h"
 #include "server/api/ids.h"
 #include "server/common/errors.h"
@@ -20,17 +21,6 @@ namespace thesis::api {
 namespace {
 
 using thesis::v1::Thesis;
-
-absl::Time DeadlineOf(grpc::CallbackServerContext* context) {
-  const auto deadline = context->deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
-  return absl::FromChrono(deadline);
-}
-
-absl::Status Overloaded() {
-  return WithReason(absl::ResourceExhaustedError("the server is overloaded; retry with backoff"),
-                    "SERVER_OVERLOADED");
-}
 
 // Reading and writing overlap: while one batch is written on a worker, the
 // next messages are read and validated, up to kMaxSealedBatches waiting.
@@ -198,7 +188,7 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
       {
         absl::MutexLock lock(&mu_);
         writing_ = false;
-        if (error_.ok()) error_ = Overloaded();
+        if (error_.ok()) error_ = OverloadedError();
         action = NextAction();
       }
       Do(std::move(action));
@@ -275,7 +265,7 @@ class ExportReactor : public grpc::ServerWriteReactor<thesis::v1::ExportThesesRe
         StartWrite(&response_);
       }
     });
-    if (!queued) Finish(ToGrpcStatus(Overloaded()));
+    if (!queued) Finish(ToGrpcStatus(OverloadedError()));
   }
 
   WorkerPool& pool_;
