@@ -65,6 +65,12 @@ ABSL_FLAG(int, drain_s, EnvOr("THESIS_DRAIN_S", 5),
           "On SIGTERM: seconds to keep serving while NOT_SERVING. Env THESIS_DRAIN_S.");
 ABSL_FLAG(int, shutdown_grace_s, EnvOr("THESIS_SHUTDOWN_GRACE_S", 15),
           "On SIGTERM: seconds in-flight calls get to finish. Env THESIS_SHUTDOWN_GRACE_S.");
+ABSL_FLAG(std::string, robots_file, EnvOr("THESIS_ROBOTS_FILE", ""),
+          "COUNTER_Robots_list.json to add to the built-in robot patterns; re-read when it "
+          "changes. Env THESIS_ROBOTS_FILE.");
+ABSL_FLAG(int, download_queue_events, EnvOr("THESIS_DOWNLOAD_QUEUE_EVENTS", 200000),
+          "Download events that may wait for a group commit before RESOURCE_EXHAUSTED. Env "
+          "THESIS_DOWNLOAD_QUEUE_EVENTS.");
 ABSL_FLAG(int, readiness_interval_ms, EnvOr("THESIS_READINESS_INTERVAL_MS", 1000),
           "How often readiness checks the database. Env THESIS_READINESS_INTERVAL_MS.");
 
@@ -113,6 +119,8 @@ int RunServe() {
   config.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
   config.reflection = absl::GetFlag(FLAGS_reflection);
   config.page_token_secret = absl::GetFlag(FLAGS_page_token_secret);
+  config.robots_file = absl::GetFlag(FLAGS_robots_file);
+  config.download_queue_events = absl::GetFlag(FLAGS_download_queue_events);
   config.max_connection_age = absl::Seconds(absl::GetFlag(FLAGS_max_connection_age_s));
   config.readiness_interval = absl::Milliseconds(absl::GetFlag(FLAGS_readiness_interval_ms));
   config.required_schema_version = thesis::storage::RequiredSchemaVersion();

@@ -3,24 +3,40 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
 
 namespace thesis {
+namespace {
+
+api::DownloadRecorder::Options RecorderOptions(const ServerConfig& config) {
+  api::DownloadRecorder::Options options;
+  options.queue_capacity_events = static_cast<size_t>(std::max(1, config.download_queue_events));
+  return options;
+}
+
+}  // namespace
 
 ThesisServer::ThesisServer(const ServerConfig& config, std::unique_ptr<storage::Backend> backend)
     : config_(config),
       backend_(std::move(backend)),
       page_tokens_(config.page_token_secret),
       pool_(*backend_, config.workers, config.queue_capacity),
-      thesis_service_(pool_, page_tokens_) {}
+      robots_(config.robots_file),
+      recorder_(*backend_, robots_, RecorderOptions(config)),
+      thesis_service_(pool_, page_tokens_),
+      download_service_(pool_, recorder_, page_tokens_) {}
 
 absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
     const ServerConfig& config, std::unique_ptr<storage::Backend> backend) {
-  if (config.workers < 1 || config.queue_capacity < 1) {
-    return absl::InvalidArgumentError("workers and queue_capacity must be at least 1");
+  if (config.workers < 1 || config.queue_capacity < 1 || config.download_queue_events < 1) {
+    return absl::InvalidArgumentError(
+        "workers, queue_capacity and download_queue_events must be at least 1");
   }
   std::unique_ptr<ThesisServer> server(new ThesisServer(config, std::move(backend)));
+  if (absl::Status robots = server->robots_.Reload(); !robots.ok()) return robots;
 
   grpc::EnableDefaultHealthCheckService(true);
   if (config.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -28,6 +44,7 @@ absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
   builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(),
                            &server->port_);
   builder.RegisterService(&server->thesis_service_);
+  builder.RegisterService(&server->download_service_);
   builder.AddChannelArgument(
       GRPC_ARG_MAX_CONNECTION_AGE_MS,
       static_cast<int>(absl::ToInt64Milliseconds(config.max_connection_age)));
@@ -58,11 +75,13 @@ void ThesisServer::SetReady(bool ready) {
   health->SetServingStatus(kReadinessService, ready);
   health->SetServingStatus("", ready);
   health->SetServingStatus(thesis::v1::ThesisService::service_full_name(), ready);
+  health->SetServingStatus(thesis::v1::DownloadService::service_full_name(), ready);
 }
 
 void ThesisServer::ReadinessLoop() {
   std::unique_ptr<storage::Session> session = backend_->NewSession();
   std::string last_problem = "starting";
+  std::string last_robots_problem;
   absl::Time next_prune = absl::Now();
   while (true) {
     absl::Status status = session->CheckReady(config_.required_schema_version);
@@ -77,6 +96,11 @@ void ThesisServer::ReadinessLoop() {
     }
     if (stop_readiness_.HasBeenNotified()) return;
     SetReady(status.ok());
+    const absl::Status robots = robots_.Reload();
+    if (!robots.ok() && robots.message() != last_robots_problem) {
+      LogWarning(absl::StrCat("keeping the robot patterns in force: ", robots.message()));
+    }
+    last_robots_problem = std::string(robots.message());
     if (status.ok() && absl::Now() >= next_prune) {
       absl::Status pruned = session->PruneRequestLog(config_.request_log_retention);
       if (!pruned.ok()) LogWarning(absl::StrCat("pruning request_log: ", pruned.message()));
@@ -96,7 +120,9 @@ void ThesisServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   StopBeingReady();
+  // Calls in flight still finish through the pool and the recorder.
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  recorder_.Shutdown();
   pool_.Shutdown();
   server_->Wait();
 }

@@ -13,7 +13,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "server/api/download_recorder.h"
+#include "server/api/download_service.h"
 #include "server/api/thesis_service.h"
+#include "server/common/robots_source.h"
 #include "server/common/worker_pool.h"
 #include "server/domain/page_token.h"
 #include "server/storage/session.h"
@@ -44,6 +47,11 @@ struct ServerConfig {
   absl::Duration request_log_prune_interval = absl::Minutes(10);
   // The schema version readiness requires.
   int required_schema_version = 0;
+  // COUNTER_Robots_list.json; re-read when it changes. Empty: built-in
+  // robot patterns only.
+  std::string robots_file;
+  // Download events waiting for their group commit before RESOURCE_EXHAUSTED.
+  int download_queue_events = 200000;
 };
 
 class ThesisServer {
@@ -62,7 +70,8 @@ class ThesisServer {
 
  private:
   ThesisServer(const ServerConfig& config, std::unique_ptr<storage::Backend> backend);
-  // Checks readiness every interval; also prunes the request log.
+  // Checks readiness every interval; also prunes the request log and the
+  // download state, and reloads the robots list when it changed.
   void ReadinessLoop();
   void SetReady(bool ready);
 
@@ -70,7 +79,10 @@ class ThesisServer {
   std::unique_ptr<storage::Backend> backend_;
   domain::PageTokenCodec page_tokens_;
   WorkerPool pool_;
+  RobotsSource robots_;
+  api::DownloadRecorder recorder_;
   api::ThesisServiceImpl thesis_service_;
+  api::DownloadServiceImpl download_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Notification stop_readiness_;

@@ -11,13 +11,28 @@
 //     update NAME --file patch.json --mask title_zh,degree_year [--etag E]
 //     delete NAME [--etag E]
 //     health [--service readiness] [--wait_s N]
+//     downloads record NAME --kind request|investigation [--status 200] [--user ID]
+//                      [--user_cookie C] [--session S] [--ip IP] [--user_agent UA]
+//                      [--time RFC3339] [--request_id ID]
+//     downloads record --file events.jsonl  DownloadEvents as JSON Lines (--file=- for stdin),
+//                                         sent 10,000 at a time
+//     downloads stats NAME [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--granularity daily|monthly]
+//     downloads top --metric M [--from D] [--to D] [--filter F] [--limit N]
+//     downloads report --begin YYYY-MM --end YYYY-MM [--filter F] [--metric M ...]
+//                      [--format table|tsv]
+//
+// NAME is theses/ID or just ID. A metric M is total_item_requests,
+// unique_item_requests, total_item_investigations or unique_item_investigations
+// (or its COUNTER name, e.g. Unique_Item_Requests); --metric may be repeated or
+// comma-separated.
 //
 // Global: --server (THESIS_SERVER), --tls (THESIS_TLS) with --ca_cert
 // (THESIS_CA_CERT), --token (THESIS_TOKEN), --json, --timeout_s.
 //
 // Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 already exists,
 // 5 invalid argument, 6 unavailable, 7 aborted (stale etag), 8 import or
-// export finished but some records failed or were malformed.
+// export finished but some records failed or were malformed (for `downloads
+// record --file`: some lines were malformed or rejected, or named unknown theses).
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,21 +41,28 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/rpc/error_details.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "thesis/client/thesis_client.h"
 #include "thesis/formats/cnki_formats.h"
@@ -65,19 +87,46 @@ ABSL_FLAG(std::string, token, EnvOr("THESIS_TOKEN", ""),
           "Bearer token sent with every call (env THESIS_TOKEN).");
 ABSL_FLAG(bool, json, false, "Print Protobuf JSON instead of tables.");
 ABSL_FLAG(int, timeout_s, 30, "Deadline of each unary call, seconds.");
-ABSL_FLAG(std::string, file, "", "create/update: the record as Protobuf JSON.");
+ABSL_FLAG(std::string, file, "",
+          "create/update: the record as Protobuf JSON; downloads record: DownloadEvents as JSON "
+          "Lines (--file=- for stdin).");
 ABSL_FLAG(std::string, id, "", "create: the id to give the record.");
 ABSL_FLAG(std::string, mask, "", "update: comma-separated field paths to change.");
-ABSL_FLAG(std::string, filter, "", "list/export: filter expression.");
+ABSL_FLAG(std::string, filter, "",
+          "list/export/downloads top/downloads report: filter expression.");
 ABSL_FLAG(std::string, order_by, "", "list/export: order_by.");
-ABSL_FLAG(int, page_size, 0, "list: page size.");
+ABSL_FLAG(int, page_size, 0, "list/downloads report: page size.");
 ABSL_FLAG(bool, all, false, "list: follow page tokens to the end.");
 ABSL_FLAG(std::string, etag, "", "update/delete: only if the etag matches.");
-ABSL_FLAG(std::string, format, "jsonl", "export: jsonl or refworks.");
+ABSL_FLAG(std::string, format, "",
+          "export: jsonl (default) or refworks; downloads report: table (default) or tsv.");
 ABSL_FLAG(std::string, output, "", "export: file to write (default stdout).");
 ABSL_FLAG(bool, progress, true, "import/export: show progress when stderr is a terminal.");
 ABSL_FLAG(std::string, service, "readiness", "health: service name to check.");
 ABSL_FLAG(int, wait_s, 0, "health: keep trying for this many seconds until SERVING.");
+ABSL_FLAG(std::string, kind, "", "downloads record: request (full text) or investigation.");
+ABSL_FLAG(int, status, 200, "downloads record: the HTTP status the gateway answered with.");
+ABSL_FLAG(std::string, user, "", "downloads record: the logged-in user's id.");
+ABSL_FLAG(std::string, user_cookie, "", "downloads record: the long-lived browser cookie.");
+ABSL_FLAG(std::string, session, "", "downloads record: the session cookie.");
+ABSL_FLAG(std::string, ip, "", "downloads record: the client's IP address.");
+ABSL_FLAG(std::string, user_agent, "", "downloads record: the HTTP User-Agent.");
+ABSL_FLAG(std::string, time, "",
+          "downloads record: when, RFC 3339 (e.g. 2024-05-01T08:00:00+08:00); default: the "
+          "server's clock.");
+ABSL_FLAG(std::string, request_id, "",
+          "downloads record: idempotency key; default: a fresh one per event.");
+ABSL_FLAG(std::string, from, "",
+          "downloads stats/top: first day, YYYY-MM-DD (or YYYY-MM); empty with --to: all time.");
+ABSL_FLAG(std::string, to, "", "downloads stats/top: last day, inclusive.");
+ABSL_FLAG(std::string, granularity, "", "downloads stats: also print a daily or monthly series.");
+ABSL_FLAG(std::vector<std::string>, metric, {},
+          "downloads top: the metric to rank by; downloads report: the metrics (all four when "
+          "empty). total_item_requests, unique_item_requests, total_item_investigations or "
+          "unique_item_investigations; repeated or comma-separated.");
+ABSL_FLAG(int, limit, 0, "downloads top: how many theses (1-1000; default 20).");
+ABSL_FLAG(std::string, begin, "", "downloads report: first month, YYYY-MM.");
+ABSL_FLAG(std::string, end, "", "downloads report: last month, YYYY-MM (at most 36 months).");
 
 namespace {
 
@@ -493,7 +542,8 @@ int Import(thesis::client::ThesisClient& client, const std::vector<std::string>&
 }
 
 int Export(thesis::client::ThesisClient& client) {
-  const std::string format = absl::GetFlag(FLAGS_format);
+  std::string format = absl::GetFlag(FLAGS_format);
+  if (format.empty()) format = "jsonl";
   if (format != "jsonl" && format != "refworks") {
     return Usage("export: --format must be jsonl or refworks");
   }
@@ -552,13 +602,592 @@ std::string ThesisNameArg(const std::string& arg) {
   return arg.rfind("theses/", 0) == 0 ? arg : absl::StrCat("theses/", arg);
 }
 
+// ---- downloads: COUNTER download counting (thesis.v1.DownloadService) ----
+
+constexpr char kDownloadsUsage[] =
+    "usage: thesisctl downloads record NAME --kind request|investigation [--status 200] "
+    "[--user ID] [--user_cookie C] [--session S] [--ip IP] [--user_agent UA] [--time RFC3339] "
+    "[--request_id ID]\n"
+    "       thesisctl downloads record --file events.jsonl\n"
+    "       thesisctl downloads stats NAME [--from YYYY-MM-DD] [--to YYYY-MM-DD] "
+    "[--granularity daily|monthly]\n"
+    "       thesisctl downloads top --metric M [--from D] [--to D] [--filter F] [--limit N]\n"
+    "       thesisctl downloads report --begin YYYY-MM --end YYYY-MM [--filter F] [--metric M ...] "
+    "[--format table|tsv]\n"
+    "  M: total_item_requests, unique_item_requests, total_item_investigations, "
+    "unique_item_investigations";
+
+// Events per BatchRecordDownloads call (the most the service takes).
+constexpr size_t kEventsPerBatch = 10000;
+
+constexpr thesis::v1::CounterMetric kAllMetrics[] = {
+    thesis::v1::TOTAL_ITEM_INVESTIGATIONS, thesis::v1::UNIQUE_ITEM_INVESTIGATIONS,
+    thesis::v1::TOTAL_ITEM_REQUESTS, thesis::v1::UNIQUE_ITEM_REQUESTS};
+
+// The COUNTER Metric_Type name.
+std::string CounterName(thesis::v1::CounterMetric metric) {
+  switch (metric) {
+    case thesis::v1::TOTAL_ITEM_INVESTIGATIONS:
+      return "Total_Item_Investigations";
+    case thesis::v1::UNIQUE_ITEM_INVESTIGATIONS:
+      return "Unique_Item_Investigations";
+    case thesis::v1::TOTAL_ITEM_REQUESTS:
+      return "Total_Item_Requests";
+    case thesis::v1::UNIQUE_ITEM_REQUESTS:
+      return "Unique_Item_Requests";
+    default:
+      return thesis::v1::CounterMetric_Name(metric);
+  }
+}
+
+int64_t MetricValue(const thesis::v1::CounterMetrics& m, thesis::v1::CounterMetric metric) {
+  switch (metric) {
+    case thesis::v1::TOTAL_ITEM_INVESTIGATIONS:
+      return m.total_item_investigations();
+    case thesis::v1::UNIQUE_ITEM_INVESTIGATIONS:
+      return m.unique_item_investigations();
+    case thesis::v1::TOTAL_ITEM_REQUESTS:
+      return m.total_item_requests();
+    case thesis::v1::UNIQUE_ITEM_REQUESTS:
+      return m.unique_item_requests();
+    default:
+      return 0;
+  }
+}
+
+// total_item_requests, TOTAL_ITEM_REQUESTS or Total_Item_Requests.
+absl::StatusOr<thesis::v1::CounterMetric> ParseMetric(absl::string_view text) {
+  thesis::v1::CounterMetric metric;
+  if (thesis::v1::CounterMetric_Parse(absl::AsciiStrToUpper(text), &metric) &&
+      metric != thesis::v1::COUNTER_METRIC_UNSPECIFIED) {
+    return metric;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown metric \"", text,
+                   "\": use total_item_requests, unique_item_requests, "
+                   "total_item_investigations or unique_item_investigations"));
+}
+
+absl::StatusOr<std::vector<thesis::v1::CounterMetric>> MetricFlags() {
+  std::vector<thesis::v1::CounterMetric> metrics;
+  for (const std::string& text : absl::GetFlag(FLAGS_metric)) {
+    if (text.empty()) continue;
+    absl::StatusOr<thesis::v1::CounterMetric> metric = ParseMetric(text);
+    if (!metric.ok()) return metric.status();
+    metrics.push_back(*metric);
+  }
+  return metrics;
+}
+
+// `text` with tabs and line breaks turned into spaces: a table cell, a TSV
+// field or a message on one line.
+std::string OneLine(absl::string_view text) {
+  std::string line(text);
+  std::replace_if(
+      line.begin(), line.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
+  return line;
+}
+
+// East Asian wide and fullwidth characters take two terminal columns.
+bool IsWide(uint32_t cp) {
+  return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF && cp != 0x303F) ||
+         (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+         (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+         (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x20000 && cp <= 0x3FFFD);
+}
+
+// Terminal columns `text` (UTF-8) takes.
+size_t DisplayWidth(absl::string_view text) {
+  size_t width = 0;
+  for (size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    size_t length = 1;
+    uint32_t cp = lead;
+    if (lead >= 0xF0) {
+      length = 4;
+      cp = lead & 0x07;
+    } else if (lead >= 0xE0) {
+      length = 3;
+      cp = lead & 0x0F;
+    } else if (lead >= 0xC0) {
+      length = 2;
+      cp = lead & 0x1F;
+    }
+    if (i + length > text.size()) length = 1;
+    for (size_t k = 1; k < length; ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    }
+    i += length;
+    width += length > 1 && IsWide(cp) ? 2 : 1;
+  }
+  return width;
+}
+
+// A table for people: columns padded to their widest cell, numbers
+// right-aligned, two spaces apart.
+class Table {
+ public:
+  // `numeric[i]`: column i holds numbers (right-aligned).
+  Table(std::vector<std::string> header, std::vector<bool> numeric) : numeric_(std::move(numeric)) {
+    rows_.push_back(std::move(header));
+  }
+  void Add(std::vector<std::string> row) {
+    for (std::string& cell : row) cell = OneLine(cell);
+    rows_.push_back(std::move(row));
+  }
+  void Print(std::ostream& out) const {
+    std::vector<size_t> widths;
+    for (const auto& row : rows_) {
+      if (widths.size() < row.size()) widths.resize(row.size(), 0);
+      for (size_t i = 0; i < row.size(); ++i) {
+        widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+      }
+    }
+    for (const auto& row : rows_) {
+      std::string line;
+      for (size_t i = 0; i < row.size(); ++i) {
+        const std::string pad(widths[i] - DisplayWidth(row[i]), ' ');
+        const bool right = i < numeric_.size() && numeric_[i];
+        if (i > 0) line += "  ";
+        if (right) line += pad;
+        line += row[i];
+        if (!right && i + 1 < row.size()) line += pad;
+      }
+      out << line << "\n";
+    }
+  }
+
+ private:
+  std::vector<bool> numeric_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// "all time" when both ends are open, else "FROM to TO".
+std::string PeriodText(const std::string& from, const std::string& to) {
+  if (from.empty() && to.empty()) return "all time";
+  return absl::StrCat(from.empty() ? "(start)" : from, " to ", to.empty() ? "(end)" : to);
+}
+
+int RecordOne(thesis::client::ThesisClient& client, const std::string& name) {
+  thesis::v1::DownloadEvent event;
+  event.set_thesis(name);
+  const std::string kind = absl::AsciiStrToLower(absl::GetFlag(FLAGS_kind));
+  if (kind == "request") {
+    event.set_kind(thesis::v1::REQUEST);
+  } else if (kind == "investigation") {
+    event.set_kind(thesis::v1::INVESTIGATION);
+  } else {
+    return Usage("downloads record: --kind must be request or investigation");
+  }
+  event.set_http_status(absl::GetFlag(FLAGS_status));
+  thesis::v1::ClientIdentity* who = event.mutable_client();
+  who->set_user_id(absl::GetFlag(FLAGS_user));
+  who->set_user_cookie(absl::GetFlag(FLAGS_user_cookie));
+  who->set_session_cookie(absl::GetFlag(FLAGS_session));
+  who->set_ip(absl::GetFlag(FLAGS_ip));
+  who->set_user_agent(absl::GetFlag(FLAGS_user_agent));
+  if (const std::string text = absl::GetFlag(FLAGS_time); !text.empty()) {
+    absl::Time time;
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
+      return Usage(absl::StrCat("downloads record: --time is not RFC 3339 (", error, ")"));
+    }
+    const int64_t seconds = absl::ToUnixSeconds(time);
+    event.mutable_time()->set_seconds(seconds);
+    event.mutable_time()->set_nanos(
+        static_cast<int32_t>((time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+  }
+  event.set_request_id(absl::GetFlag(FLAGS_request_id));
+  absl::StatusOr<thesis::v1::RecordDownloadResponse> recorded =
+      client.RecordDownload(std::move(event));
+  if (!recorded.ok()) return Fail(recorded.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(*recorded) << "\n";
+    return 0;
+  }
+  std::cout << thesis::v1::DownloadOutcome_Name(recorded->outcome());
+  if (recorded->outcome() == thesis::v1::DUPLICATE_REQUEST) {
+    std::cout << " (first: " << thesis::v1::DownloadOutcome_Name(recorded->first_outcome()) << ")";
+  }
+  std::cout << "\n";
+  return 0;
+}
+
+// The BadRequest field violations of an INVALID_ARGUMENT that name an event
+// (`events[i]...`), by index: "field: description".
+std::map<size_t, std::string> InvalidEvents(const absl::Status& status, size_t count) {
+  std::map<size_t, std::string> invalid;
+  auto payload = status.GetPayload("type.googleapis.com/google.rpc.BadRequest");
+  google::rpc::BadRequest bad_request;
+  if (!payload || !bad_request.ParseFromString(std::string(*payload))) return invalid;
+  for (const auto& v : bad_request.field_violations()) {
+    absl::string_view field = v.field();
+    size_t index = 0;
+    if (!absl::ConsumePrefix(&field, "events[") || field.find(']') == absl::string_view::npos ||
+        !absl::SimpleAtoi(field.substr(0, field.find(']')), &index) || index >= count) {
+      continue;
+    }
+    std::string& why = invalid[index];
+    absl::StrAppend(&why, why.empty() ? "" : "; ", v.field(), ": ", v.description());
+  }
+  return invalid;
+}
+
+// `downloads record --file`: JSON Lines of DownloadEvent, sent in batches.
+// A line that is not an event, or that the service rejects, is reported
+// with its file and line and the rest go on.
+int RecordFile(thesis::client::ThesisClient& client, const std::string& path) {
+  std::ifstream file;
+  if (path != "-") {
+    file.open(path, std::ios::binary);
+    if (!file) return Usage(absl::StrCat("downloads record: cannot read ", path));
+  }
+  std::istream& in = path == "-" ? std::cin : file;
+  const std::string label = path == "-" ? "(stdin)" : path;
+
+  std::map<thesis::v1::DownloadOutcome, int64_t> outcomes;
+  int64_t malformed = 0, rejected = 0, recorded = 0;
+  std::vector<thesis::v1::DownloadEvent> events;
+  std::vector<int> lines;  // of `events`
+  Progress progress("recorded");
+  auto report = [&](int line, absl::string_view what, absl::string_view reason) {
+    Note(absl::StrCat(label, ":", line, ": ", what, ": ", reason));
+  };
+
+  // Sends `events`. When the service rejects the batch naming invalid events,
+  // those are reported and the others sent again (their request ids make
+  // that safe).
+  auto send = [&]() -> absl::Status {
+    while (!events.empty()) {
+      absl::StatusOr<std::vector<thesis::v1::RecordDownloadResponse>> results =
+          client.BatchRecordDownloads(events);
+      if (results.ok()) {
+        if (results->size() != events.size()) {
+          return absl::InternalError(absl::StrCat("the server answered ", results->size(),
+                                                  " results for ", events.size(), " events"));
+        }
+        for (size_t i = 0; i < events.size(); ++i) {
+          const thesis::v1::DownloadOutcome outcome = (*results)[i].outcome();
+          ++outcomes[outcome];
+          if (outcome == thesis::v1::UNKNOWN_THESIS) {
+            report(lines[i], "rejected", absl::StrCat("unknown thesis ", events[i].thesis()));
+          }
+        }
+        recorded += static_cast<int64_t>(events.size());
+        progress.Update(recorded);
+        break;
+      }
+      if (results.status().code() != absl::StatusCode::kInvalidArgument) return results.status();
+      const std::map<size_t, std::string> invalid = InvalidEvents(results.status(), events.size());
+      if (invalid.empty()) return results.status();
+      std::vector<thesis::v1::DownloadEvent> kept;
+      std::vector<int> kept_lines;
+      for (size_t i = 0; i < events.size(); ++i) {
+        auto it = invalid.find(i);
+        if (it == invalid.end()) {
+          kept.push_back(std::move(events[i]));
+          kept_lines.push_back(lines[i]);
+        } else {
+          report(lines[i], "rejected", it->second);
+          ++rejected;
+        }
+      }
+      events = std::move(kept);
+      lines = std::move(kept_lines);
+    }
+    events.clear();
+    lines.clear();
+    return absl::OkStatus();
+  };
+
+  std::string line;
+  int number = 0;
+  // A failed batch ends the run: what came before it stays recorded.
+  auto stop = [&](const absl::Status& status) {
+    progress.Update(recorded, -1, /*final=*/true);
+    Note(absl::StrCat("thesisctl: stopped at ", label, ":", lines.empty() ? number : lines.front(),
+                      "; ", recorded, " event(s) recorded before"));
+    return Fail(status);
+  };
+
+  while (std::getline(in, line)) {
+    ++number;
+    absl::string_view text = line;
+    if (number == 1) absl::ConsumePrefix(&text, "\xEF\xBB\xBF");
+    text = absl::StripAsciiWhitespace(text);
+    if (text.empty()) continue;
+    thesis::v1::DownloadEvent event;
+    const auto parsed = google::protobuf::util::JsonStringToMessage(
+        google::protobuf::StringPiece(text.data(), text.size()), &event);
+    std::string problem;
+    if (!parsed.ok()) {
+      std::string why = OneLine(parsed.message().as_string());
+      if (why.size() > 200) why = absl::StrCat(why.substr(0, 200), "...");
+      problem = absl::StrCat("not a DownloadEvent in the Protobuf JSON mapping: ", why);
+    } else if (event.thesis().empty()) {
+      problem = "thesis: required";
+    } else if (event.kind() == thesis::v1::DOWNLOAD_KIND_UNSPECIFIED) {
+      problem = "kind: required (REQUEST or INVESTIGATION)";
+    } else if (event.http_status() == 0) {
+      problem = "http_status: required";
+    } else if (event.client().user_id().empty() && event.client().user_cookie().empty() &&
+               event.client().session_cookie().empty() && event.client().ip().empty()) {
+      problem = "client: a user_id, a cookie or an ip is required";
+    }
+    if (!problem.empty()) {
+      report(number, "error", problem);
+      ++malformed;
+      continue;
+    }
+    // Made here, not by the library, so that a batch sent again after a
+    // rejection keeps its ids.
+    if (event.request_id().empty()) event.set_request_id(thesis::client::NewRequestId());
+    events.push_back(std::move(event));
+    lines.push_back(number);
+    if (events.size() == kEventsPerBatch) {
+      if (absl::Status sent = send(); !sent.ok()) return stop(sent);
+    }
+  }
+  if (in.bad()) return stop(absl::DataLossError(absl::StrCat("cannot read ", label)));
+  if (absl::Status sent = send(); !sent.ok()) return stop(sent);
+  progress.Update(recorded, -1, /*final=*/true);
+
+  const int64_t unknown = outcomes[thesis::v1::UNKNOWN_THESIS];
+  if (absl::GetFlag(FLAGS_json)) {
+    std::string out = "{";
+    for (int o = thesis::v1::DownloadOutcome_MIN + 1; o <= thesis::v1::DownloadOutcome_MAX; ++o) {
+      const auto outcome = static_cast<thesis::v1::DownloadOutcome>(o);
+      if (!thesis::v1::DownloadOutcome_IsValid(o)) continue;
+      absl::StrAppend(&out, "\"", thesis::v1::DownloadOutcome_Name(outcome),
+                      "\":", outcomes[outcome], ",");
+    }
+    absl::StrAppend(&out, "\"rejected\":", rejected, ",\"malformed\":", malformed, "}");
+    std::cout << out << "\n";
+  } else {
+    Table table({"Outcome", "Events"}, {false, true});
+    for (int o = thesis::v1::DownloadOutcome_MIN + 1; o <= thesis::v1::DownloadOutcome_MAX; ++o) {
+      const auto outcome = static_cast<thesis::v1::DownloadOutcome>(o);
+      if (!thesis::v1::DownloadOutcome_IsValid(o)) continue;
+      table.Add({thesis::v1::DownloadOutcome_Name(outcome), absl::StrCat(outcomes[outcome])});
+    }
+    table.Add({"rejected (invalid)", absl::StrCat(rejected)});
+    table.Add({"malformed lines", absl::StrCat(malformed)});
+    table.Print(std::cout);
+  }
+  return malformed > 0 || rejected > 0 || unknown > 0 ? kExitPartial : 0;
+}
+
+int Stats(thesis::client::ThesisClient& client, const std::string& name) {
+  const std::string granularity_text = absl::AsciiStrToLower(absl::GetFlag(FLAGS_granularity));
+  thesis::v1::Granularity granularity = thesis::v1::GRANULARITY_UNSPECIFIED;
+  if (granularity_text == "daily") {
+    granularity = thesis::v1::DAILY;
+  } else if (granularity_text == "monthly") {
+    granularity = thesis::v1::MONTHLY;
+  } else if (!granularity_text.empty()) {
+    return Usage("downloads stats: --granularity must be daily or monthly");
+  }
+  const std::string from = absl::GetFlag(FLAGS_from), to = absl::GetFlag(FLAGS_to);
+  absl::StatusOr<thesis::v1::GetDownloadStatsResponse> stats =
+      client.GetDownloadStats(name, from, to, granularity);
+  if (!stats.ok()) return Fail(stats.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(*stats) << "\n";
+    return 0;
+  }
+  std::cout << "thesis:  " << (stats->thesis().empty() ? name : stats->thesis()) << "\n"
+            << "period:  " << PeriodText(from, to) << "\n\n";
+  Table totals({"Metric_Type", "Count"}, {false, true});
+  for (thesis::v1::CounterMetric metric : kAllMetrics) {
+    totals.Add({CounterName(metric), absl::StrCat(MetricValue(stats->metrics(), metric))});
+  }
+  totals.Print(std::cout);
+  if (stats->has_legacy_download_count()) {
+    std::cout << "\nimported from CNKI (下载频次, not counted above): "
+              << stats->legacy_download_count() << "\n";
+  }
+  if (stats->series_size() > 0) {
+    std::vector<std::string> header = {"Period"};
+    for (thesis::v1::CounterMetric metric : kAllMetrics) header.push_back(CounterName(metric));
+    Table series(std::move(header), {false, true, true, true, true});
+    for (const thesis::v1::DownloadStatsPoint& point : stats->series()) {
+      std::vector<std::string> row = {point.period()};
+      for (thesis::v1::CounterMetric metric : kAllMetrics) {
+        row.push_back(absl::StrCat(MetricValue(point.metrics(), metric)));
+      }
+      series.Add(std::move(row));
+    }
+    std::cout << "\n";
+    series.Print(std::cout);
+  }
+  return 0;
+}
+
+int Top(thesis::client::ThesisClient& client) {
+  absl::StatusOr<std::vector<thesis::v1::CounterMetric>> metrics = MetricFlags();
+  if (!metrics.ok()) return Usage(absl::StrCat("downloads top: ", metrics.status().message()));
+  if (metrics->size() != 1) {
+    return Usage(
+        "downloads top: give one --metric: total_item_requests, unique_item_requests, "
+        "total_item_investigations or unique_item_investigations");
+  }
+  thesis::v1::ListTopThesesRequest request;
+  request.set_metric(metrics->front());
+  request.set_start_date(absl::GetFlag(FLAGS_from));
+  request.set_end_date(absl::GetFlag(FLAGS_to));
+  request.set_filter(absl::GetFlag(FLAGS_filter));
+  request.set_page_size(absl::GetFlag(FLAGS_limit));
+  absl::StatusOr<thesis::v1::ListTopThesesResponse> top = client.ListTopTheses(request);
+  if (!top.ok()) return Fail(top.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(*top) << "\n";
+    return 0;
+  }
+  Table table({"Rank", "Thesis", CounterName(request.metric()), "Title"},
+              {true, false, true, false});
+  int rank = 0;
+  for (const thesis::v1::TopThesis& t : top->theses()) {
+    table.Add({absl::StrCat(++rank), t.thesis(), absl::StrCat(t.value()), t.title()});
+  }
+  table.Print(std::cout);
+  return 0;
+}
+
+int Report(thesis::client::ThesisClient& client) {
+  std::string format = absl::GetFlag(FLAGS_format);
+  if (format.empty()) format = "table";
+  if (format != "table" && format != "tsv") {
+    return Usage("downloads report: --format must be table or tsv");
+  }
+  if (absl::GetFlag(FLAGS_begin).empty() || absl::GetFlag(FLAGS_end).empty()) {
+    return Usage("downloads report: --begin YYYY-MM and --end YYYY-MM are required");
+  }
+  absl::StatusOr<std::vector<thesis::v1::CounterMetric>> metrics = MetricFlags();
+  if (!metrics.ok()) return Usage(absl::StrCat("downloads report: ", metrics.status().message()));
+  thesis::v1::GetItemReportRequest request;
+  request.set_begin_month(absl::GetFlag(FLAGS_begin));
+  request.set_end_month(absl::GetFlag(FLAGS_end));
+  request.set_filter(absl::GetFlag(FLAGS_filter));
+  for (thesis::v1::CounterMetric metric : *metrics) request.add_metrics(metric);
+  request.set_page_size(absl::GetFlag(FLAGS_page_size));
+
+  // Every page, as one response.
+  thesis::v1::GetItemReportResponse report;
+  bool first = true;
+  do {
+    absl::StatusOr<thesis::v1::GetItemReportResponse> page = client.GetItemReport(request);
+    if (!page.ok()) return Fail(page.status());
+    if (first) {
+      *report.mutable_months() = page->months();
+      first = false;
+    } else if (!std::equal(page->months().begin(), page->months().end(), report.months().begin(),
+                           report.months().end())) {
+      return Fail(absl::InternalError("the report's months changed from one page to the next"));
+    }
+    for (thesis::v1::ItemReportRow& row : *page->mutable_rows()) {
+      *report.add_rows() = std::move(row);
+    }
+    if (!page->next_page_token().empty() && page->next_page_token() == request.page_token()) {
+      return Fail(absl::InternalError("the server answered the same page token again"));
+    }
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(report) << "\n";
+    return 0;
+  }
+  std::vector<std::string> header = {"Item", "Institution", "Metric_Type",
+                                     "Reporting_Period_Total"};
+  header.insert(header.end(), report.months().begin(), report.months().end());
+  std::vector<std::vector<std::string>> rows;
+  for (const thesis::v1::ItemReportRow& r : report.rows()) {
+    std::vector<std::string> row = {r.title().empty() ? r.thesis() : r.title(), r.institution(),
+                                    CounterName(r.metric()),
+                                    absl::StrCat(r.reporting_period_total())};
+    for (int i = 0; i < report.months_size(); ++i) {
+      row.push_back(i < r.month_counts_size() ? absl::StrCat(r.month_counts(i)) : "");
+    }
+    rows.push_back(std::move(row));
+  }
+  if (format == "tsv") {
+    auto print = [](const std::vector<std::string>& row) {
+      std::vector<std::string> cells;
+      for (const std::string& cell : row) cells.push_back(OneLine(cell));
+      std::cout << absl::StrJoin(cells, "\t") << "\n";
+    };
+    print(header);
+    for (const auto& row : rows) print(row);
+    return 0;
+  }
+  std::vector<bool> numeric(header.size(), true);
+  numeric[0] = numeric[1] = numeric[2] = false;
+  Table table(std::move(header), std::move(numeric));
+  for (auto& row : rows) table.Add(std::move(row));
+  table.Print(std::cout);
+  return 0;
+}
+
+int Downloads(thesis::client::ThesisClient& client, const std::vector<std::string>& rest) {
+  if (rest.empty()) return Usage(kDownloadsUsage);
+  const std::string& sub = rest[0];
+  const std::vector<std::string> args(rest.begin() + 1, rest.end());
+  if (sub == "record") {
+    const std::string file = absl::GetFlag(FLAGS_file);
+    if (!file.empty()) {
+      if (!args.empty()) return Usage("downloads record: give a thesis or --file, not both");
+      return RecordFile(client, file);
+    }
+    if (args.size() != 1) return Usage(kDownloadsUsage);
+    return RecordOne(client, ThesisNameArg(args[0]));
+  }
+  if (sub == "stats") {
+    if (args.size() != 1) return Usage(kDownloadsUsage);
+    return Stats(client, ThesisNameArg(args[0]));
+  }
+  if (sub == "top" || sub == "report") {
+    if (!args.empty()) return Usage(kDownloadsUsage);
+    return sub == "top" ? Top(client) : Report(client);
+  }
+  return Usage(absl::StrCat("unknown downloads command ", sub, "\n", kDownloadsUsage));
+}
+
+// absl keeps only the last value of a repeated flag; `--metric` may be given
+// more than once, so its values are collected from argv first.
+std::vector<std::string> RepeatedFlagValues(int argc, char** argv, absl::string_view name) {
+  std::vector<std::string> values;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) continue;
+    if (!absl::ConsumePrefix(&arg, name)) continue;
+    if (arg.empty() && i + 1 < argc) {
+      values.push_back(argv[++i]);
+    } else if (absl::ConsumePrefix(&arg, "=")) {
+      values.push_back(std::string(arg));
+    }
+  }
+  return values;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "thesisctl [--server host:port] [--json] "
-      "import|export|get|list|create|update|delete|health ...");
+      "import|export|get|list|create|update|delete|health|downloads ...\n"
+      "  downloads record|stats|top|report ... (thesisctl downloads: usage)");
+  const std::vector<std::string> metric_values = RepeatedFlagValues(argc, argv, "metric");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (metric_values.size() > 1) {
+    std::vector<std::string> metrics;
+    for (const std::string& value : metric_values) {
+      for (absl::string_view m : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        metrics.emplace_back(m);
+      }
+    }
+    absl::SetFlag(&FLAGS_metric, metrics);
+  }
   if (args.size() < 2) return Usage("usage: thesisctl COMMAND ... (see --help)");
   const std::string command = args[1];
   std::vector<std::string> rest(args.begin() + 2, args.end());
@@ -584,6 +1213,7 @@ int main(int argc, char** argv) {
   if (command == "create") return Create(client);
   if (command == "list") return List(client);
   if (command == "health") return Health(channel);
+  if (command == "downloads") return Downloads(client, rest);
   if (command == "get" || command == "delete" || command == "update") {
     if (rest.size() != 1) return Usage(absl::StrCat("usage: thesisctl ", command, " theses/ID"));
     const std::string name = ThesisNameArg(rest[0]);

@@ -23,7 +23,7 @@ std::string ServiceConfigJson(const ClientOptions& options) {
   return absl::StrFormat(
       R"({"loadBalancingConfig": [{"round_robin": {}}],
   "methodConfig": [{
-    "name": [{"service": "thesis.v1.ThesisService"}],
+    "name": [{"service": "thesis.v1.ThesisService"}, {"service": "thesis.v1.DownloadService"}],
     "retryPolicy": {
       "maxAttempts": %d,
       "initialBackoff": "0.1s",
@@ -85,11 +85,20 @@ ThesisClient::ThesisClient(const ClientOptions& options)
     : ThesisClient(CreateChannel(options), options) {}
 
 ThesisClient::ThesisClient(std::shared_ptr<grpc::Channel> channel, const ClientOptions& options)
-    : options_(options), channel_(channel), stub_(thesis::v1::ThesisService::NewStub(channel)) {}
+    : options_(options),
+      channel_(channel),
+      stub_(thesis::v1::ThesisService::NewStub(channel)),
+      download_stub_(thesis::v1::DownloadService::NewStub(channel)) {}
 
 ThesisClient::ThesisClient(std::unique_ptr<thesis::v1::ThesisService::StubInterface> stub,
                            const ClientOptions& options)
     : options_(options), stub_(std::move(stub)) {}
+
+ThesisClient::ThesisClient(
+    std::unique_ptr<thesis::v1::ThesisService::StubInterface> stub,
+    std::unique_ptr<thesis::v1::DownloadService::StubInterface> download_stub,
+    const ClientOptions& options)
+    : options_(options), stub_(std::move(stub)), download_stub_(std::move(download_stub)) {}
 
 void ThesisClient::Prepare(grpc::ClientContext* context, absl::Duration timeout) const {
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
@@ -236,6 +245,102 @@ absl::Status ThesisClient::ExportTheses(const thesis::v1::ExportThesesRequest& r
   if (!sink_status.ok()) context.TryCancel();
   absl::Status status = FromGrpcStatus(reader->Finish());
   return sink_status.ok() ? status : sink_status;
+}
+
+absl::Status ThesisClient::CheckDownloadStub() const {
+  if (download_stub_ != nullptr) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "this ThesisClient was made from a ThesisService stub alone: no DownloadService stub");
+}
+
+absl::StatusOr<thesis::v1::RecordDownloadResponse> ThesisClient::RecordDownload(
+    thesis::v1::DownloadEvent event) {
+  if (absl::Status ready = CheckDownloadStub(); !ready.ok()) return ready;
+  thesis::v1::RecordDownloadRequest request;
+  *request.mutable_event() = std::move(event);
+  if (request.event().request_id().empty()) request.mutable_event()->set_request_id(NewRequestId());
+  grpc::ClientContext context;
+  Prepare(&context, options_.default_timeout);
+  thesis::v1::RecordDownloadResponse response;
+  absl::Status status =
+      FromGrpcStatus(download_stub_->RecordDownload(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<std::vector<thesis::v1::RecordDownloadResponse>> ThesisClient::BatchRecordDownloads(
+    std::vector<thesis::v1::DownloadEvent> events) {
+  if (absl::Status ready = CheckDownloadStub(); !ready.ok()) return ready;
+  thesis::v1::BatchRecordDownloadsRequest request;
+  request.mutable_events()->Reserve(static_cast<int>(events.size()));
+  for (thesis::v1::DownloadEvent& event : events) {
+    thesis::v1::DownloadEvent* added = request.add_events();
+    *added = std::move(event);
+    if (added->request_id().empty()) added->set_request_id(NewRequestId());
+  }
+  grpc::ClientContext context;
+  Prepare(&context, options_.default_timeout);
+  thesis::v1::BatchRecordDownloadsResponse response;
+  absl::Status status =
+      FromGrpcStatus(download_stub_->BatchRecordDownloads(&context, request, &response));
+  if (!status.ok()) return status;
+  return std::vector<thesis::v1::RecordDownloadResponse>(response.results().begin(),
+                                                         response.results().end());
+}
+
+absl::StatusOr<thesis::v1::GetDownloadStatsResponse> ThesisClient::GetDownloadStats(
+    absl::string_view thesis, absl::string_view start_date, absl::string_view end_date,
+    thesis::v1::Granularity granularity) {
+  if (absl::Status ready = CheckDownloadStub(); !ready.ok()) return ready;
+  thesis::v1::GetDownloadStatsRequest request;
+  request.set_thesis(std::string(thesis));
+  request.set_start_date(std::string(start_date));
+  request.set_end_date(std::string(end_date));
+  request.set_granularity(granularity);
+  grpc::ClientContext context;
+  Prepare(&context, options_.default_timeout);
+  thesis::v1::GetDownloadStatsResponse response;
+  absl::Status status =
+      FromGrpcStatus(download_stub_->GetDownloadStats(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<std::vector<thesis::v1::DownloadCounts>> ThesisClient::BatchGetDownloadCounts(
+    const std::vector<std::string>& theses) {
+  if (absl::Status ready = CheckDownloadStub(); !ready.ok()) return ready;
+  thesis::v1::BatchGetDownloadCountsRequest request;
+  for (const std::string& name : theses) request.add_theses(name);
+  grpc::ClientContext context;
+  Prepare(&context, options_.default_timeout);
+  thesis::v1::BatchGetDownloadCountsResponse response;
+  absl::Status status =
+      FromGrpcStatus(download_stub_->BatchGetDownloadCounts(&context, request, &response));
+  if (!status.ok()) return status;
+  return std::vector<thesis::v1::DownloadCounts>(response.counts().begin(),
+                                                 response.counts().end());
+}
+
+absl::StatusOr<thesis::v1::ListTopThesesResponse> ThesisClient::ListTopTheses(
+    const thesis::v1::ListTopThesesRequest& request) {
+  if (absl::Status ready = CheckDownloadStub(); !ready.ok()) return ready;
+  grpc::ClientContext context;
+  Prepare(&context, options_.default_timeout);
+  thesis::v1::ListTopThesesResponse response;
+  absl::Status status = FromGrpcStatus(download_stub_->ListTopTheses(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<thesis::v1::GetItemReportResponse> ThesisClient::GetItemReport(
+    const thesis::v1::GetItemReportRequest& request) {
+  if (absl::Status ready = CheckDownloadStub(); !ready.ok()) return ready;
+  grpc::ClientContext context;
+  Prepare(&context, options_.default_timeout);
+  thesis::v1::GetItemReportResponse response;
+  absl::Status status = FromGrpcStatus(download_stub_->GetItemReport(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
 }
 
 }  // namespace thesis::client

@@ -155,33 +155,47 @@ Outcome Engine::Record(const Event& e) {
   if (!IsSuccessful(e.http_status)) return Outcome::kNotSuccessful;
   if (robots_ != nullptr && robots_->IsRobot(e.user_agent)) return Outcome::kRobot;
 
-  const std::string identity = UserIdentity(e);
-  const std::string session = UniqueSessionKey(e);
   const absl::CivilDay day = DayOf(e.time);
   Counts& today = by_day_[{e.item, day}];
 
   // Unique metrics: once per item per user-session.
-  if (unique_seen_.insert(absl::StrCat("I|", session, "|", e.item)).second) {
-    ++today.unique_investigations;
-  }
-  if (e.kind == EventKind::kRequest &&
-      unique_seen_.insert(absl::StrCat("R|", session, "|", e.item)).second) {
-    ++today.unique_requests;
-  }
+  const std::vector<std::string> unique_keys = UniqueKeys(e);
+  if (MarkUnique(unique_keys[0])) ++today.unique_investigations;
+  if (e.kind == EventKind::kRequest && MarkUnique(unique_keys[1])) ++today.unique_requests;
 
   // Total metrics, each with its own double-click filter. A Request is also
   // an Investigation, filtered as part of the request action.
+  const std::vector<std::string> chain_keys = ChainKeys(e);
   bool counted;
   if (e.kind == EventKind::kRequest) {
-    const std::string key = absl::StrCat("R|", identity, "|", e.item);
-    counted = CountTotal(key, e.time, e.item, &Counts::total_requests);
-    CountTotal(absl::StrCat("RI|", identity, "|", e.item), e.time, e.item,
-               &Counts::total_investigations);
+    counted = CountTotal(chain_keys[0], e.time, e.item, &Counts::total_requests);
+    CountTotal(chain_keys[1], e.time, e.item, &Counts::total_investigations);
   } else {
-    counted = CountTotal(absl::StrCat("I|", identity, "|", e.item), e.time, e.item,
-                         &Counts::total_investigations);
+    counted = CountTotal(chain_keys[0], e.time, e.item, &Counts::total_investigations);
   }
   return counted ? Outcome::kCounted : Outcome::kDoubleClick;
+}
+
+std::vector<std::string> Engine::ChainKeys(const Event& e) {
+  const std::string identity = UserIdentity(e);
+  if (e.kind == EventKind::kRequest) {
+    return {absl::StrCat("R|", identity, "|", e.item), absl::StrCat("RI|", identity, "|", e.item)};
+  }
+  return {absl::StrCat("I|", identity, "|", e.item)};
+}
+
+std::vector<std::string> Engine::UniqueKeys(const Event& e) {
+  const std::string session = UniqueSessionKey(e);
+  if (e.kind == EventKind::kRequest) {
+    return {absl::StrCat("I|", session, "|", e.item), absl::StrCat("R|", session, "|", e.item)};
+  }
+  return {absl::StrCat("I|", session, "|", e.item)};
+}
+
+bool Engine::MarkUnique(const std::string& key) {
+  if (!unique_seen_.insert(key).second) return false;
+  new_unique_keys_.push_back(key);
+  return true;
 }
 
 Counts Engine::Total(const std::string& item) const {

@@ -116,16 +116,41 @@ class Engine {
   explicit Engine(std::shared_ptr<const RobotFilter> robots) : robots_(std::move(robots)) {}
 
   Outcome Record(const Event& event);
+  // Robots from now on (after a reload of the list).
+  void set_robots(std::shared_ptr<const RobotFilter> robots) { robots_ = std::move(robots); }
 
   Counts Total(const std::string& item) const;
   // Counts of the events of one UTC day.
   Counts OnDay(const std::string& item, absl::CivilDay day) const;
 
- private:
+  // ---- For a store that keeps the state elsewhere (PostgreSQL) ------------
+  // It loads the state the events of a batch depend on into a fresh engine,
+  // records the events, and writes back what changed: by_day() then holds
+  // the changes of the counts (a chain's count moving to a later day is -1
+  // on one day and +1 on the other).
+
   struct Chain {
     absl::Time last;
     absl::CivilDay attributed;  // day whose Total holds this chain's one count
   };
+
+  // The double-click chains and unique-session keys that Record(event)
+  // reads and may write. Keys embed the item.
+  static std::vector<std::string> ChainKeys(const Event& event);
+  static std::vector<std::string> UniqueKeys(const Event& event);
+
+  void LoadChain(const std::string& key, const Chain& chain) { chains_[key] = chain; }
+  // A unique key counted before: events of that session and item are not unique.
+  void LoadUniqueSeen(const std::string& key) { unique_seen_.insert(key); }
+  void LoadRequestId(const std::string& request_id) { request_ids_.insert(request_id); }
+
+  const absl::flat_hash_map<std::string, Chain>& chains() const { return chains_; }
+  // Unique keys first counted by this engine, in order.
+  const std::vector<std::string>& new_unique_keys() const { return new_unique_keys_; }
+  const std::map<std::pair<std::string, absl::CivilDay>, Counts>& by_day() const { return by_day_; }
+
+ private:
+  bool MarkUnique(const std::string& key);
 
   // Applies the double-click filter to one Total metric; true if counted.
   bool CountTotal(const std::string& key, absl::Time time, const std::string& item,
@@ -135,6 +160,7 @@ class Engine {
   absl::flat_hash_set<std::string> request_ids_;
   absl::flat_hash_map<std::string, Chain> chains_;
   absl::flat_hash_set<std::string> unique_seen_;
+  std::vector<std::string> new_unique_keys_;
   std::map<std::pair<std::string, absl::CivilDay>, Counts> by_day_;
 };
 

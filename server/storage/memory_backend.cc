@@ -45,6 +45,10 @@ struct MemoryBackend::State {
   absl::flat_hash_map<std::string, StoredAnswer> answers ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, std::string> ids_by_import_key ABSL_GUARDED_BY(mu);
   int64_t last_micros ABSL_GUARDED_BY(mu) = 0;
+  // Downloads: the reference engine holds all state; the outcome of each
+  // request id for retries.
+  domain::counter::Engine downloads ABSL_GUARDED_BY(mu){nullptr};
+  absl::flat_hash_map<std::string, domain::counter::Outcome> download_requests ABSL_GUARDED_BY(mu);
 
   // Strictly increasing, like a database sequence would make them.
   int64_t NowMicros() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -242,11 +246,157 @@ class MemoryThesisRepository : public ThesisRepository {
   std::shared_ptr<MemoryBackend::State> state_;
 };
 
+void AddCounts(domain::counter::Counts* sum, const domain::counter::Counts& c) {
+  sum->total_investigations += c.total_investigations;
+  sum->unique_investigations += c.unique_investigations;
+  sum->total_requests += c.total_requests;
+  sum->unique_requests += c.unique_requests;
+}
+
+class MemoryDownloadRepository : public DownloadRepository {
+ public:
+  explicit MemoryDownloadRepository(std::shared_ptr<MemoryBackend::State> state)
+      : state_(std::move(state)) {}
+
+  absl::StatusOr<std::vector<RecordedEvent>> Record(
+      const CallContext&, const std::vector<domain::counter::Event>& events,
+      const std::shared_ptr<const domain::counter::RobotFilter>& robots) override {
+    absl::MutexLock lock(&state_->mu);
+    state_->downloads.set_robots(robots);
+    std::vector<RecordedEvent> results(events.size());
+    for (size_t i = 0; i < events.size(); ++i) {
+      const domain::counter::Event& e = events[i];
+      if (state_->rows.count(e.item) == 0) {
+        results[i].thesis_found = false;
+        continue;
+      }
+      results[i].outcome = state_->downloads.Record(e);
+      if (results[i].outcome == domain::counter::Outcome::kDuplicateRequest) {
+        results[i].first_outcome = state_->download_requests[e.request_id];
+        continue;
+      }
+      if (!e.request_id.empty()) state_->download_requests[e.request_id] = results[i].outcome;
+    }
+    return results;
+  }
+
+  absl::StatusOr<DownloadStats> Stats(const CallContext&, const std::string& id,
+                                      const DayRange& range) override {
+    absl::MutexLock lock(&state_->mu);
+    DownloadStats stats;
+    if (auto it = state_->rows.find(id); it != state_->rows.end()) {
+      stats.thesis_found = true;
+      if (it->second.thesis.has_legacy_download_count()) {
+        stats.legacy_download_count = it->second.thesis.legacy_download_count();
+      }
+    }
+    const auto& by_day = state_->downloads.by_day();
+    for (auto it = by_day.lower_bound({id, range.first});
+         it != by_day.end() && it->first.first == id && it->first.second <= range.last; ++it) {
+      stats.days.push_back({it->first.second, it->second});
+    }
+    return stats;
+  }
+
+  absl::StatusOr<std::vector<ThesisCounts>> Totals(const CallContext&,
+                                                   const std::vector<std::string>& ids) override {
+    absl::MutexLock lock(&state_->mu);
+    std::vector<ThesisCounts> out;
+    for (const std::string& id : ids) {
+      ThesisCounts t;
+      t.id = id;
+      if (auto it = state_->rows.find(id); it != state_->rows.end()) {
+        t.thesis_found = true;
+        if (it->second.thesis.has_legacy_download_count()) {
+          t.legacy_download_count = it->second.thesis.legacy_download_count();
+        }
+      }
+      t.counts = state_->downloads.Total(id);
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<TopRow>> Top(const CallContext&, const TopQuery& q) override {
+    absl::MutexLock lock(&state_->mu);
+    std::vector<TopRow> rows;
+    ForEachItem(q.range.first, q.range.last, q.filter, q.has_filter,
+                [&](const std::string& id, const Thesis* t, absl::CivilDay,
+                    const domain::counter::Counts& c) {
+                  if (rows.empty() || rows.back().id != id) {
+                    rows.push_back({id, t ? domain::SortTitle(*t) : "", {}});
+                  }
+                  AddCounts(&rows.back().counts, c);
+                });
+    rows.erase(std::remove_if(rows.begin(), rows.end(),
+                              [&](const TopRow& r) { return MetricOf(r.counts, q.metric) <= 0; }),
+               rows.end());
+    std::sort(rows.begin(), rows.end(), [&](const TopRow& a, const TopRow& b) {
+      const int64_t va = MetricOf(a.counts, q.metric), vb = MetricOf(b.counts, q.metric);
+      return va != vb ? va > vb : a.id < b.id;
+    });
+    if (rows.size() > static_cast<size_t>(q.limit)) rows.resize(q.limit);
+    return rows;
+  }
+
+  absl::StatusOr<ReportPage> Report(const CallContext&, const ReportQuery& q) override {
+    absl::MutexLock lock(&state_->mu);
+    ReportPage page;
+    const int months = static_cast<int>(q.last - q.first) + 1;
+    ForEachItem(absl::CivilDay(q.first), absl::CivilDay(q.last + 1) - 1, q.filter, q.has_filter,
+                [&](const std::string& id, const Thesis* t, absl::CivilDay day,
+                    const domain::counter::Counts& c) {
+                  if (q.after && id <= *q.after) return;
+                  if (page.items.empty() || page.items.back().id != id) {
+                    ReportItem item;
+                    item.id = id;
+                    if (t != nullptr) {
+                      item.title = domain::SortTitle(*t);
+                      item.institution = t->institution();
+                    }
+                    item.months.resize(months);
+                    page.items.push_back(std::move(item));
+                  }
+                  AddCounts(&page.items.back().months[absl::CivilMonth(day) - q.first], c);
+                });
+    page.items.erase(std::remove_if(page.items.begin(), page.items.end(),
+                                    [](const ReportItem& item) {
+                                      return std::all_of(item.months.begin(), item.months.end(),
+                                                         [](const domain::counter::Counts& c) {
+                                                           return c == domain::counter::Counts();
+                                                         });
+                                    }),
+                     page.items.end());
+    if (page.items.size() > static_cast<size_t>(q.limit)) {
+      page.items.resize(q.limit);
+      page.more = true;
+    }
+    return page;
+  }
+
+ private:
+  // Calls `f(id, thesis or null, day, counts)` for each day in range, by id then day.
+  template <typename F>
+  void ForEachItem(absl::CivilDay first, absl::CivilDay last, const domain::ThesisFilter& filter,
+                   bool has_filter, F&& f) ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    for (const auto& [key, counts] : state_->downloads.by_day()) {
+      if (key.second < first || key.second > last) continue;
+      auto row = state_->rows.find(key.first);
+      const Thesis* t = row == state_->rows.end() ? nullptr : &row->second.thesis;
+      if (has_filter && (t == nullptr || !domain::MatchesFilter(filter, *t))) continue;
+      f(key.first, t, key.second, counts);
+    }
+  }
+
+  std::shared_ptr<MemoryBackend::State> state_;
+};
+
 class MemorySession : public Session {
  public:
   explicit MemorySession(std::shared_ptr<MemoryBackend::State> state)
-      : state_(state), theses_(std::move(state)) {}
+      : state_(state), theses_(state), downloads_(std::move(state)) {}
   ThesisRepository& theses() override { return theses_; }
+  DownloadRepository& downloads() override { return downloads_; }
   absl::Status CheckReady(int) override { return absl::OkStatus(); }
   absl::Status PruneRequestLog(absl::Duration keep) override {
     absl::MutexLock lock(&state_->mu);
@@ -259,6 +409,7 @@ class MemorySession : public Session {
  private:
   std::shared_ptr<MemoryBackend::State> state_;
   MemoryThesisRepository theses_;
+  MemoryDownloadRepository downloads_;
 };
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "server/domain/import_key.h"
 #include "server/domain/thesis_validation.h"
 #include "server/storage/pg_errors.h"
+#include "server/storage/pg_session.h"
 #include "server/storage/pg_sql.h"
 #include "server/storage/storage_errors.h"
 
@@ -27,25 +28,8 @@ namespace thesis::storage {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-using thesis::v1::Thesis;
 
 // ---- Values between Thesis and SQL parameters ------------------------------
-
-// A text[] literal: {"a","b"} with backslash escapes.
-std::string TextArray(const google::protobuf::RepeatedPtrField<std::string>& values) {
-  std::string out = "{";
-  for (int i = 0; i < values.size(); ++i) {
-    if (i) out.push_back(',');
-    out.push_back('"');
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out.push_back('"');
-  }
-  out.push_back('}');
-  return out;
-}
 
 void ReadTextArray(const pqxx::field& field, google::protobuf::RepeatedPtrField<std::string>* out) {
   out->Clear();
@@ -229,28 +213,7 @@ ListSql BuildListSql(const domain::ListQuery& q) {
     return absl::StrCat("$", out.params.size());
   };
   std::string where = "TRUE";
-  const domain::ThesisFilter& f = q.filter;
-  if (f.institution) absl::StrAppend(&where, " AND institution = ", param(*f.institution));
-  if (f.discipline) absl::StrAppend(&where, " AND discipline = ", param(*f.discipline));
-  if (f.degree_level) {
-    absl::StrAppend(&where, " AND degree_level = ", param(std::to_string(*f.degree_level)),
-                    "::smallint");
-  }
-  if (f.year_min) {
-    absl::StrAppend(&where, " AND degree_year >= ", param(std::to_string(*f.year_min)), "::int");
-  }
-  if (f.year_max) {
-    absl::StrAppend(&where, " AND degree_year <= ", param(std::to_string(*f.year_max)), "::int");
-  }
-  if (f.author) absl::StrAppend(&where, " AND authors @> ARRAY[", param(*f.author), "::text]");
-  if (f.advisor) absl::StrAppend(&where, " AND advisors @> ARRAY[", param(*f.advisor), "::text]");
-  if (f.class_code) {
-    const std::string p = param(*f.class_code);
-    absl::StrAppend(&where, " AND EXISTS (SELECT 1 FROM unnest(classification_codes) AS c WHERE ",
-                    f.class_code_is_prefix ? absl::StrCat("starts_with(c, ", p, "::text)")
-                                           : absl::StrCat("c = ", p, "::text"),
-                    ")");
-  }
+  AppendFilterSql(q.filter, "", param, &where);
   const char* key = q.order_key == domain::OrderKey::kCreateTime   ? "create_time"
                     : q.order_key == domain::OrderKey::kDegreeYear ? "degree_year"
                                                                    : "sort_title";
@@ -276,8 +239,6 @@ ListSql BuildListSql(const domain::ListQuery& q) {
 
 // ---- Session ---------------------------------------------------------------
 
-class PgSession;
-
 class PgThesisRepository : public ThesisRepository {
  public:
   explicit PgThesisRepository(PgSession& session) : session_(session) {}
@@ -298,201 +259,6 @@ class PgThesisRepository : public ThesisRepository {
 
  private:
   PgSession& session_;
-};
-
-// What a stored idempotent answer says.
-struct Replay {
-  bool found = false;
-  std::optional<std::string> response;  // serialized Thesis; empty optional for Delete
-
-  Thesis EarlierAnswer() const {
-    Thesis earlier;
-    earlier.ParseFromString(response.value_or(""));
-    return earlier;
-  }
-};
-
-class PgSession : public Session {
- public:
-  explicit PgSession(const PgOptions& options) : options_(options), theses_(*this) {}
-
-  ThesisRepository& theses() override { return theses_; }
-
-  absl::Status CheckReady(int required_schema_version) override {
-    CallContext ctx;
-    ctx.deadline = absl::Now() + absl::Seconds(5);
-    absl::StatusOr<int> version =
-        Run<int>(ctx, "schema_version", [&](pqxx::connection& c) -> absl::StatusOr<int> {
-          pqxx::nontransaction n(c);
-          return n.exec_prepared1(Prepare(sql::kSchemaVersion))[0].as<int>();
-        });
-    if (!version.ok()) return version.status();
-    if (*version < required_schema_version) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("database schema version ", *version, " is older than the ",
-                       required_schema_version, " this binary needs; run thesis-server migrate"));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status PruneRequestLog(absl::Duration keep) override {
-    CallContext ctx;
-    ctx.deadline = absl::Now() + absl::Seconds(60);
-    return Run<bool>(ctx, "prune_request_log",
-                     [&](pqxx::connection& c) -> absl::StatusOr<bool> {
-                       pqxx::nontransaction n(c);
-                       n.exec_prepared(Prepare(sql::kPruneRequestLog), absl::ToInt64Seconds(keep));
-                       return true;
-                     })
-        .status();
-  }
-
-  void CancelCurrentStatement() override {
-    absl::MutexLock lock(&cancel_mu_);
-    if (conn_ != nullptr && busy_) {
-      cancel_requested_ = true;
-      try {
-        conn_->cancel_query();
-      } catch (const std::exception& e) {
-        LogWarning(absl::StrCat("storage: cancel failed: ", e.what()));
-      }
-    }
-  }
-
-  // Runs `body` on a live connection with the statement timeout set from
-  // the deadline, and maps every libpqxx error. Reads (`retry_once`) are
-  // repeated once on a fresh connection when the old one turns out dead,
-  // which is what happens to every pooled connection after a database
-  // restart.
-  template <typename T, typename Body>
-  absl::StatusOr<T> Run(const CallContext& ctx, absl::string_view operation, Body&& body,
-                        bool retry_once = false) {
-    for (int attempt = 0;; ++attempt) {
-      absl::Status ready = Connect();
-      if (!ready.ok()) return ready;
-      bool lost = false;
-      absl::Status status;
-      try {
-        absl::Status timeout = ApplyDeadline(ctx);
-        if (!timeout.ok()) return timeout;
-        SetBusy(true);
-        absl::StatusOr<T> result = body(*conn_);
-        SetBusy(false);
-        return result;
-      } catch (...) {
-        const bool cancelled = SetBusy(false);
-        status = MapCurrentException(operation, cancelled, &lost);
-      }
-      if (lost) Disconnect();
-      if (!(lost && retry_once && attempt == 0)) return status;
-    }
-  }
-
-  // Prepares `s` on this connection the first time it is used; returns its name.
-  const char* Prepare(const sql::Statement& s) {
-    if (prepared_.insert(s.name).second) conn_->prepare(s.name, s.text);
-    return s.name;
-  }
-  std::string PrepareDynamic(const std::string& text) {
-    std::string name = absl::StrCat("dyn_", absl::Hash<std::string>()(text));
-    if (prepared_.insert(name).second) conn_->prepare(name, text);
-    return name;
-  }
-
-  // Within a write transaction: the earlier answer for this request id, if
-  // any; otherwise claims the id for this transaction.
-  absl::StatusOr<Replay> ClaimRequest(pqxx::work& txn, const std::optional<Idempotency>& idem) {
-    Replay replay;
-    if (!idem || idem->request_id.empty()) return replay;
-    if (!txn.exec_prepared(Prepare(sql::kClaimRequest), idem->request_id, idem->request_hash)
-             .empty()) {
-      return replay;
-    }
-    pqxx::row row = txn.exec_prepared1(Prepare(sql::kGetRequest), idem->request_id);
-    if (row[0].as<std::string>() != idem->request_hash) {
-      return RequestIdReused();
-    }
-    replay.found = true;
-    if (!row[1].is_null()) replay.response = pqxx::binarystring(row[1]).str();
-    return replay;
-  }
-
-  void StoreResponse(pqxx::work& txn, const std::optional<Idempotency>& idem,
-                     const Thesis* answer) {
-    if (!idem || idem->request_id.empty() || answer == nullptr) return;
-    txn.exec_prepared(Prepare(sql::kStoreResponse), idem->request_id,
-                      pqxx::binarystring(answer->SerializeAsString()));
-  }
-
- private:
-  absl::Status Connect() {
-    if (conn_ != nullptr && conn_->is_open()) return absl::OkStatus();
-    Disconnect();
-    try {
-      auto conn = std::make_unique<pqxx::connection>(options_.database_url);
-      {
-        pqxx::nontransaction n(*conn);
-        current_timeout_ms_ = absl::ToInt64Milliseconds(options_.default_statement_timeout);
-        n.exec(absl::StrCat("SET statement_timeout = ", current_timeout_ms_));
-        n.exec(absl::StrCat("SET application_name = ", n.quote(options_.application_name)));
-      }
-      absl::MutexLock lock(&cancel_mu_);
-      conn_ = std::move(conn);
-    } catch (...) {
-      bool lost = false;
-      absl::Status status = MapCurrentException("connect", false, &lost);
-      return WithReason(absl::UnavailableError("the database is unavailable; retry later"),
-                        "DATABASE_UNAVAILABLE");
-    }
-    return absl::OkStatus();
-  }
-
-  void Disconnect() {
-    std::unique_ptr<pqxx::connection> old;
-    {
-      absl::MutexLock lock(&cancel_mu_);
-      old = std::move(conn_);
-    }
-    prepared_.clear();
-  }
-
-  // Keeps statement_timeout at most the time left before the deadline, and
-  // not far below it, so that most calls need no extra round trip.
-  absl::Status ApplyDeadline(const CallContext& ctx) {
-    int64_t wanted = absl::ToInt64Milliseconds(options_.default_statement_timeout);
-    if (ctx.deadline != absl::InfiniteFuture()) {
-      const int64_t left = absl::ToInt64Milliseconds(ctx.deadline - absl::Now());
-      if (left <= 0) {
-        return WithReason(absl::DeadlineExceededError("the deadline expired before the call ran"),
-                          "DEADLINE_EXPIRED");
-      }
-      wanted = std::min(wanted, left);
-    }
-    if (current_timeout_ms_ > wanted || current_timeout_ms_ < wanted / 2) {
-      pqxx::nontransaction n(*conn_);
-      n.exec(absl::StrCat("SET statement_timeout = ", wanted));
-      current_timeout_ms_ = wanted;
-    }
-    return absl::OkStatus();
-  }
-
-  // Returns whether a cancel was requested while busy.
-  bool SetBusy(bool busy) {
-    absl::MutexLock lock(&cancel_mu_);
-    busy_ = busy;
-    const bool cancelled = cancel_requested_;
-    if (!busy) cancel_requested_ = false;
-    return cancelled;
-  }
-
-  const PgOptions& options_;
-  PgThesisRepository theses_;
-  absl::Mutex cancel_mu_;
-  std::unique_ptr<pqxx::connection> conn_;  // written under cancel_mu_
-  bool busy_ ABSL_GUARDED_BY(cancel_mu_) = false;
-  bool cancel_requested_ ABSL_GUARDED_BY(cancel_mu_) = false;
-  absl::flat_hash_set<std::string> prepared_;
-  int64_t current_timeout_ms_ = 0;
 };
 
 absl::StatusOr<Thesis> PgThesisRepository::Create(const CallContext& ctx, const Thesis& thesis,
@@ -687,6 +453,16 @@ absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
 }
 
 }  // namespace
+
+std::unique_ptr<ThesisRepository> NewPgThesisRepository(PgSession& session) {
+  return std::make_unique<PgThesisRepository>(session);
+}
+
+PgSession::PgSession(const PgOptions& options)
+    : options_(options),
+      theses_(NewPgThesisRepository(*this)),
+      downloads_(NewPgDownloadRepository(*this)) {}
+PgSession::~PgSession() = default;
 
 PgBackend::PgBackend(PgOptions options) : options_(std::move(options)) {}
 

@@ -113,6 +113,120 @@ inline constexpr Statement kPruneRequestLog{
 inline constexpr Statement kSchemaVersion{
     "schema_version", "SELECT coalesce(max(version), 0) FROM schema_migrations"};
 
+// ---- Downloads (pg_downloads.cc) ---------------------------------------------
+// Times travel as microseconds since the epoch, days as days since
+// 1970-01-01, so that no text parsing of dates happens on either side.
+#define THESIS_PG_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define THESIS_PG_TIME(micros) "('epoch'::timestamptz + " micros " * interval '1 microsecond')"
+#define THESIS_PG_DAY(days) "(date '1970-01-01' + " days ")"
+
+inline constexpr Statement kDlKnownTheses{"dl_known_theses",
+                                          "SELECT id FROM theses WHERE id = ANY($1::text[])"};
+inline constexpr Statement kDlSeenRequests{
+    "dl_seen_requests",
+    "SELECT request_id, outcome FROM download_requests WHERE request_id = ANY($1::text[])"};
+// Locked in key order, so that concurrent batches cannot deadlock on them.
+inline constexpr Statement kDlLockChains{
+    "dl_lock_chains", "SELECT chain_key, " THESIS_PG_MICROS(
+                          "last_time") ", attributed_day - date '1970-01-01' FROM download_chains "
+                                       "WHERE chain_key = ANY($1::text[]) ORDER BY chain_key "
+                                       "FOR UPDATE"};
+inline constexpr Statement kDlSeenUniques{
+    "dl_seen_uniques",
+    "SELECT unique_key FROM download_unique_sessions WHERE unique_key = ANY($1::text[])"};
+inline constexpr Statement kDlInsertEvents{
+    "dl_insert_events",
+    "INSERT INTO download_events (event_time, thesis_id, kind, http_status, user_id, "
+    "user_cookie, session_cookie, ip, user_agent, request_id, outcome) "
+    "SELECT " THESIS_PG_TIME("u.t") ", u.thesis_id, u.kind, u.status, u.user_id, u.user_cookie, "
+    "u.session_cookie, u.ip, u.user_agent, u.request_id, u.outcome "
+    "FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::smallint[], $5::text[], "
+    "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::smallint[]) "
+    "AS u(t, thesis_id, kind, status, user_id, user_cookie, session_cookie, ip, user_agent, "
+    "request_id, outcome)"};
+inline constexpr Statement kDlUpdateChains{
+    "dl_update_chains",
+    "UPDATE download_chains c SET last_time = " THESIS_PG_TIME(
+        "u.t") ", attributed_day = " THESIS_PG_DAY("u.d") " FROM unnest($1::text[], $2::bigint[], "
+                                                          "$3::int[]) AS u(k, t, d) "
+                                                          "WHERE c.chain_key = u.k"};
+// New rows only: a row another transaction inserted meanwhile makes the
+// count short, and the batch is run again.
+inline constexpr Statement kDlInsertChains{
+    "dl_insert_chains",
+    "INSERT INTO download_chains (chain_key, last_time, attributed_day) "
+    "SELECT u.k, " THESIS_PG_TIME("u.t") ", " THESIS_PG_DAY(
+        "u.d") " FROM unnest($1::text[], $2::bigint[], $3::int[]) AS u(k, t, d) "
+               "ON CONFLICT (chain_key) DO NOTHING"};
+inline constexpr Statement kDlInsertUniques{
+    "dl_insert_uniques",
+    "INSERT INTO download_unique_sessions (unique_key) SELECT unnest($1::text[]) "
+    "ON CONFLICT (unique_key) DO NOTHING"};
+inline constexpr Statement kDlInsertRequests{
+    "dl_insert_requests",
+    "INSERT INTO download_requests (request_id, outcome) "
+    "SELECT * FROM unnest($1::text[], $2::smallint[]) ON CONFLICT (request_id) DO NOTHING"};
+#define THESIS_PG_ADD_COUNTS(table, period, period_expr)                                 \
+  "INSERT INTO " table " AS r (thesis_id, " period                                       \
+  ", total_investigations, unique_investigations, total_requests, unique_requests) "     \
+  "SELECT u.id, " period_expr                                                            \
+  ", u.ti, u.ui, u.tr, u.ur FROM unnest($1::text[], $2::int[], "                         \
+  "$3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) AS u(id, p, ti, ui, tr, ur) " \
+  "ON CONFLICT (thesis_id, " period                                                      \
+  ") DO UPDATE SET total_investigations = r.total_investigations + "                     \
+  "EXCLUDED.total_investigations, "                                                      \
+  "unique_investigations = r.unique_investigations + EXCLUDED.unique_investigations, "   \
+  "total_requests = r.total_requests + EXCLUDED.total_requests, "                        \
+  "unique_requests = r.unique_requests + EXCLUDED.unique_requests"
+inline constexpr Statement kDlAddDaily{
+    "dl_add_daily", THESIS_PG_ADD_COUNTS("download_daily", "day", THESIS_PG_DAY("u.p"))};
+// $2 holds months since 1970-01.
+inline constexpr Statement kDlAddMonthly{
+    "dl_add_monthly", THESIS_PG_ADD_COUNTS("download_monthly", "month",
+                                           "(date '1970-01-01' + u.p * interval '1 month')::date")};
+
+inline constexpr Statement kDlStatsDays{
+    "dl_stats_days",
+    "SELECT day - date '1970-01-01', total_investigations, unique_investigations, "
+    "total_requests, unique_requests FROM download_daily WHERE thesis_id = $1 "
+    "AND day BETWEEN " THESIS_PG_DAY("$2::int") " AND " THESIS_PG_DAY("$3::int") " ORDER BY day"};
+inline constexpr Statement kDlLegacyCount{"dl_legacy_count",
+                                          "SELECT legacy_download_count FROM theses WHERE id = $1"};
+inline constexpr Statement kDlTotals{
+    "dl_totals",
+    "SELECT u.id, t.id IS NOT NULL, t.legacy_download_count, "
+    "coalesce(sum(m.total_investigations), 0)::bigint, "
+    "coalesce(sum(m.unique_investigations), 0)::bigint, "
+    "coalesce(sum(m.total_requests), 0)::bigint, coalesce(sum(m.unique_requests), 0)::bigint "
+    "FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord) "
+    "LEFT JOIN theses t ON t.id = u.id LEFT JOIN download_monthly m ON m.thesis_id = u.id "
+    "GROUP BY u.id, u.ord, t.id, t.legacy_download_count ORDER BY u.ord"};
+inline constexpr Statement kDlReportMonths{
+    "dl_report_months",
+    "SELECT thesis_id, ((extract(year FROM month) - 1970) * 12 + extract(month FROM month) - 1)"
+    "::int, total_investigations, unique_investigations, total_requests, unique_requests "
+    "FROM download_monthly WHERE thesis_id = ANY($1::text[]) AND month BETWEEN "
+    "(date '1970-01-01' + $2::int * interval '1 month')::date AND "
+    "(date '1970-01-01' + $3::int * interval '1 month')::date"};
+inline constexpr Statement kDlThesisLabels{
+    "dl_thesis_labels",
+    "SELECT id, sort_title, institution FROM theses WHERE id = ANY($1::text[])"};
+
+// Maintenance.
+inline constexpr Statement kDlPruneChains{
+    "dl_prune_chains", "DELETE FROM download_chains WHERE last_time < now() - interval '2 days'"};
+inline constexpr Statement kDlPruneUniques{
+    "dl_prune_uniques",
+    "DELETE FROM download_unique_sessions WHERE create_time < now() - interval '3 days'"};
+inline constexpr Statement kDlPruneRequests{
+    "dl_prune_requests",
+    "DELETE FROM download_requests WHERE create_time < now() - $1::bigint * interval '1 second'"};
+inline constexpr Statement kDlEnsurePartitions{
+    "dl_ensure_partitions",
+    "SELECT count(*) FILTER (WHERE download_events_ensure_partition(m::date)) FROM "
+    "generate_series(date_trunc('month', now()), date_trunc('month', now()) + interval "
+    "'3 months', interval '1 month') AS m"};
+
 inline constexpr Statement kAllStatements[] = {
     kGetThesis,     kGetThesisForUpdate, kBatchGetTheses,  kInsertThesis,
     kUpdateThesis,  kDeleteThesis,       kClaimRequest,    kGetRequest,

@@ -13,7 +13,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "server/domain/counter.h"
 #include "server/domain/list_query.h"
 #include "thesis/v1/thesis.pb.h"
 
@@ -85,17 +87,132 @@ class ThesisRepository {
       const CallContext& ctx, const std::vector<ImportItem>& items) = 0;
 };
 
+// ---- Downloads ---------------------------------------------------------
+
+// The answer for one recorded event.
+struct RecordedEvent {
+  // False when the thesis does not exist: nothing was recorded.
+  bool thesis_found = true;
+  domain::counter::Outcome outcome = domain::counter::Outcome::kCounted;
+  // For kDuplicateRequest: the outcome the first recording had.
+  domain::counter::Outcome first_outcome = domain::counter::Outcome::kCounted;
+};
+
+// Days, inclusive, UTC.
+struct DayRange {
+  absl::CivilDay first = absl::CivilDay(1970, 1, 1);
+  absl::CivilDay last = absl::CivilDay(9999, 12, 31);
+};
+
+struct DayCounts {
+  absl::CivilDay day;
+  domain::counter::Counts counts;
+};
+
+struct DownloadStats {
+  bool thesis_found = false;
+  std::optional<int64_t> legacy_download_count;
+  // Days in range with any count, oldest first.
+  std::vector<DayCounts> days;
+};
+
+struct ThesisCounts {
+  std::string id;
+  bool thesis_found = false;
+  std::optional<int64_t> legacy_download_count;
+  domain::counter::Counts counts;  // all time
+};
+
+enum class Metric { kTotalInvestigations, kUniqueInvestigations, kTotalRequests, kUniqueRequests };
+inline int64_t MetricOf(const domain::counter::Counts& counts, Metric metric) {
+  switch (metric) {
+    case Metric::kTotalInvestigations:
+      return counts.total_investigations;
+    case Metric::kUniqueInvestigations:
+      return counts.unique_investigations;
+    case Metric::kTotalRequests:
+      return counts.total_requests;
+    case Metric::kUniqueRequests:
+      return counts.unique_requests;
+  }
+  return 0;
+}
+
+struct TopQuery {
+  Metric metric = Metric::kTotalRequests;
+  DayRange range;
+  domain::ThesisFilter filter;
+  bool has_filter = false;  // without one, deleted theses' counts are listed too
+  int limit = 20;
+};
+
+struct TopRow {
+  std::string id;
+  std::string title;  // empty for a deleted thesis
+  domain::counter::Counts counts;
+};
+
+struct ReportQuery {
+  absl::CivilMonth first;
+  absl::CivilMonth last;
+  domain::ThesisFilter filter;
+  bool has_filter = false;
+  int limit = 100;                   // items
+  std::optional<std::string> after;  // thesis id of the last item of the previous page
+};
+
+struct ReportItem {
+  std::string id;
+  std::string title;
+  std::string institution;
+  std::vector<domain::counter::Counts> months;  // one per month of the query
+};
+
+struct ReportPage {
+  std::vector<ReportItem> items;  // by id
+  bool more = false;
+};
+
+class DownloadRepository {
+ public:
+  virtual ~DownloadRepository() = default;
+
+  // Records the events in order, in one transaction, by the COUNTER rules
+  // (domain::counter::Engine) with the state that decides them shared by
+  // every session and replica. Events for unknown theses are skipped and
+  // answered thesis_found = false; retries (kDuplicateRequest) are not kept
+  // again. `robots` decides which agents are robots.
+  virtual absl::StatusOr<std::vector<RecordedEvent>> Record(
+      const CallContext& ctx, const std::vector<domain::counter::Event>& events,
+      const std::shared_ptr<const domain::counter::RobotFilter>& robots) = 0;
+  // Counts per day of one thesis. Counts of deleted theses stay.
+  virtual absl::StatusOr<DownloadStats> Stats(const CallContext& ctx, const std::string& id,
+                                              const DayRange& range) = 0;
+  // All-time counts, in request order.
+  virtual absl::StatusOr<std::vector<ThesisCounts>> Totals(const CallContext& ctx,
+                                                           const std::vector<std::string>& ids) = 0;
+  // Theses by `metric` over the range, highest first, ties by id; zero left out.
+  virtual absl::StatusOr<std::vector<TopRow>> Top(const CallContext& ctx,
+                                                  const TopQuery& query) = 0;
+  // Items with any count in the months, by id, with counts per month.
+  virtual absl::StatusOr<ReportPage> Report(const CallContext& ctx, const ReportQuery& query) = 0;
+};
+
 class Session {
  public:
   virtual ~Session() = default;
   virtual ThesisRepository& theses() = 0;
+  virtual DownloadRepository& downloads() = 0;
 
   // OK when the database answers and its schema is at least
   // `required_schema_version`; UNAVAILABLE or FAILED_PRECONDITION otherwise.
   virtual absl::Status CheckReady(int required_schema_version) = 0;
 
   // Forgets stored answers of request ids older than `keep`: a retry after
-  // that long is treated as a new request.
+  // that long is treated as a new request. Also drops the download state no
+  // event can depend on any more (double-click chains and unique sessions of
+  // past days) and makes sure the event partitions of the coming months
+  // exist.
   virtual absl::Status PruneRequestLog(absl::Duration /*keep*/) { return absl::OkStatus(); }
 
   // Called from another thread: abandon the statement this session is

@@ -83,6 +83,7 @@ class GatedBackend : public storage::Backend {
     GatedSession(std::unique_ptr<storage::Session> inner, std::shared_ptr<Gate> gate)
         : inner_(std::move(inner)), gate_(gate), repo_(inner_->theses(), gate) {}
     storage::ThesisRepository& theses() override { return repo_; }
+    storage::DownloadRepository& downloads() override { return inner_->downloads(); }
     absl::Status CheckReady(int v) override { return inner_->CheckReady(v); }
     void CancelCurrentStatement() override {
       ++gate_->cancels;

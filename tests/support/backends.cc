@@ -39,8 +39,10 @@ absl::StatusOr<std::unique_ptr<storage::Backend>> MakeEmptyBackend(BackendKind k
     if (!url.ok()) return url.status();
     it = urls->emplace(db_name, *url).first;
   }
-  absl::StatusOr<std::string> truncated =
-      storage::ExecSql(it->second, "TRUNCATE theses, request_log");
+  absl::StatusOr<std::string> truncated = storage::ExecSql(
+      it->second,
+      "TRUNCATE theses, request_log, download_events, download_chains, "
+      "download_unique_sessions, download_requests, download_daily, download_monthly");
   if (!truncated.ok()) return truncated.status();
   storage::PgOptions options;
   options.database_url = it->second;

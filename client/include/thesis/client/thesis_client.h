@@ -5,6 +5,9 @@
 // says otherwise). UNAVAILABLE is retried by gRPC's own retry policy (set in
 // the channel's service config). Every mutating call carries a request_id
 // made once per call, so a retried write is applied at most once.
+//
+// One channel serves both services: thesis.v1.ThesisService (the records)
+// and thesis.v1.DownloadService (COUNTER download counting).
 #ifndef THESIS_CLIENT_THESIS_CLIENT_H_
 #define THESIS_CLIENT_THESIS_CLIENT_H_
 
@@ -20,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/field_mask.pb.h"
+#include "thesis/v1/download.grpc.pb.h"
 #include "thesis/v1/thesis.grpc.pb.h"
 
 namespace thesis::client {
@@ -63,9 +67,14 @@ class ThesisClient {
  public:
   explicit ThesisClient(const ClientOptions& options);
   ThesisClient(std::shared_ptr<grpc::Channel> channel, const ClientOptions& options = {});
-  // For tests: any stub, e.g. thesis::v1::MockThesisServiceStub.
+  // For tests: any stub, e.g. thesis::v1::MockThesisServiceStub. The
+  // download methods of a client made this way fail with FAILED_PRECONDITION.
   ThesisClient(std::unique_ptr<thesis::v1::ThesisService::StubInterface> stub,
                const ClientOptions& options = {});
+  // For tests: a stub per service, e.g. thesis::v1::MockDownloadServiceStub.
+  ThesisClient(std::unique_ptr<thesis::v1::ThesisService::StubInterface> stub,
+               std::unique_ptr<thesis::v1::DownloadService::StubInterface> download_stub,
+               const ClientOptions& options);
 
   // `thesis_id` empty: the server picks one.
   absl::StatusOr<thesis::v1::Thesis> CreateThesis(const thesis::v1::Thesis& thesis,
@@ -102,14 +111,45 @@ class ThesisClient {
   // without request_id gets one).
   absl::StatusOr<thesis::v1::Thesis> CreateThesis(thesis::v1::CreateThesisRequest request);
 
+  // Download counting (thesis.v1.DownloadService, COUNTER Release 5.1; see
+  // download.proto). Thesis names are `theses/{thesis}`; dates `YYYY-MM-DD`
+  // or `YYYY-MM` as the proto says.
+  //
+  // Records one event. `event.request_id` empty: the call makes one, so a
+  // retried call counts once. An unknown thesis is NOT_FOUND.
+  absl::StatusOr<thesis::v1::RecordDownloadResponse> RecordDownload(
+      thesis::v1::DownloadEvent event);
+  // Records 1 to 10,000 events, in order, with one result per event (an
+  // unknown thesis is the outcome UNKNOWN_THESIS of its event only). Every
+  // event without a request_id gets one of its own.
+  absl::StatusOr<std::vector<thesis::v1::RecordDownloadResponse>> BatchRecordDownloads(
+      std::vector<thesis::v1::DownloadEvent> events);
+  // The four COUNTER metrics of `thesis` from `start_date` to `end_date`
+  // (inclusive; both empty: all time), with a series when `granularity` is set.
+  absl::StatusOr<thesis::v1::GetDownloadStatsResponse> GetDownloadStats(
+      absl::string_view thesis, absl::string_view start_date = "", absl::string_view end_date = "",
+      thesis::v1::Granularity granularity = thesis::v1::GRANULARITY_UNSPECIFIED);
+  // All-time counts of 1 to 1,000 theses, in request order; all or nothing.
+  absl::StatusOr<std::vector<thesis::v1::DownloadCounts>> BatchGetDownloadCounts(
+      const std::vector<std::string>& theses);
+  absl::StatusOr<thesis::v1::ListTopThesesResponse> ListTopTheses(
+      const thesis::v1::ListTopThesesRequest& request);
+  // One page of a COUNTER item report (IR); follow next_page_token for the rest.
+  absl::StatusOr<thesis::v1::GetItemReportResponse> GetItemReport(
+      const thesis::v1::GetItemReportRequest& request);
+
   thesis::v1::ThesisService::StubInterface& stub() { return *stub_; }
+  // Null for a client made from a ThesisService stub alone.
+  thesis::v1::DownloadService::StubInterface* download_stub() { return download_stub_.get(); }
 
  private:
   void Prepare(grpc::ClientContext* context, absl::Duration timeout) const;
+  absl::Status CheckDownloadStub() const;
 
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<thesis::v1::ThesisService::StubInterface> stub_;
+  std::unique_ptr<thesis::v1::DownloadService::StubInterface> download_stub_;
 };
 
 }  // namespace thesis::client
