@@ -33,6 +33,12 @@ fi
 
 "$build/server/thesis-server" migrate
 
+# The COUNTER robots list, when the shared reference data is beside the project.
+if [ -z "${THESIS_ROBOTS_FILE:-}" ] && [ -f ../shared/data/counter-robots/COUNTER_Robots_list.json ]; then
+  THESIS_ROBOTS_FILE=$(cd ../shared/data/counter-robots && pwd)/COUNTER_Robots_list.json
+  export THESIS_ROBOTS_FILE
+fi
+
 "$build/server/thesis-server" --listen "$listen" --reflection >.run/server.out &
 server_pid=$!
 stop() {
@@ -58,6 +64,9 @@ The thesis service is serving on $listen (server pid $server_pid). Try:
   $build/client/thesisctl --server $listen get theses/seed-lzu-2009-zheng
   $build/client/thesisctl --server $listen list --filter 'institution = "兰州大学"'
   $build/client/thesisctl --server $listen --json get theses/seed-lzu-2009-zheng
+  $build/client/thesisctl --server $listen downloads record seed-lzu-2009-zheng --kind request \\
+      --user u1 --user_agent 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0'
+  $build/client/thesisctl --server $listen downloads stats seed-lzu-2009-zheng --granularity daily
   grpcurl -plaintext $listen list            # reflection is on (grpcurl is not a Debian package)
 Health: $build/client/thesisctl --server $listen health --service readiness
 Press Ctrl-C to stop.
