@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libpqxx-dev libssl-dev libgtest-dev libgmock-dev
+  libabsl-dev libpqxx-dev libssl-dev libgtest-dev libgmock-dev prometheus-cpp-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
   clang-format util-linux python3 bc
   clang libclang-rt-14-dev

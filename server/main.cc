@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/common/log.h"
+#include "server/common/metrics.h"
 #include "server/server.h"
 #include "server/storage/memory_backend.h"
 #include "server/storage/migrations.h"
@@ -71,6 +72,12 @@ ABSL_FLAG(std::string, robots_file, EnvOr("THESIS_ROBOTS_FILE", ""),
 ABSL_FLAG(int, download_queue_events, EnvOr("THESIS_DOWNLOAD_QUEUE_EVENTS", 200000),
           "Download events that may wait for a group commit before RESOURCE_EXHAUSTED. Env "
           "THESIS_DOWNLOAD_QUEUE_EVENTS.");
+ABSL_FLAG(std::string, metrics_listen, EnvOr("THESIS_METRICS_LISTEN", ""),
+          "Address of the Prometheus /metrics HTTP endpoint, host:port, e.g. [::]:9464; empty: "
+          "none. Env "
+          "THESIS_METRICS_LISTEN.");
+ABSL_FLAG(bool, log_rpcs, EnvOr("THESIS_LOG_RPCS", true),
+          "Write one JSON log line per RPC. Env THESIS_LOG_RPCS.");
 ABSL_FLAG(int, readiness_interval_ms, EnvOr("THESIS_READINESS_INTERVAL_MS", 1000),
           "How often readiness checks the database. Env THESIS_READINESS_INTERVAL_MS.");
 
@@ -124,6 +131,18 @@ int RunServe() {
   config.max_connection_age = absl::Seconds(absl::GetFlag(FLAGS_max_connection_age_s));
   config.readiness_interval = absl::Milliseconds(absl::GetFlag(FLAGS_readiness_interval_ms));
   config.required_schema_version = thesis::storage::RequiredSchemaVersion();
+  config.log_rpcs = absl::GetFlag(FLAGS_log_rpcs);
+  auto metrics = std::make_shared<thesis::Metrics>();
+  config.observer = metrics;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_listen); !address.empty()) {
+    absl::StatusOr<int> port = metrics->Serve(address);
+    if (!port.ok()) {
+      std::cerr << "serve: " << port.status().message() << "\n";
+      return 1;
+    }
+    std::cout << "metrics on port " << *port << std::endl;
+    thesis::LogInfo("metrics", {{"address", address}, {"port", *port}});
+  }
   if (config.page_token_secret.empty()) {
     thesis::LogWarning("no page token secret configured: page tokens work only on this replica");
   }

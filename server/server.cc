@@ -21,11 +21,12 @@ api::DownloadRecorder::Options RecorderOptions(const ServerConfig& config) {
 
 ThesisServer::ThesisServer(const ServerConfig& config, std::unique_ptr<storage::Backend> backend)
     : config_(config),
+      observer_(config.observer != nullptr ? config.observer : std::make_shared<ServerObserver>()),
       backend_(std::move(backend)),
       page_tokens_(config.page_token_secret),
-      pool_(*backend_, config.workers, config.queue_capacity),
+      pool_(*backend_, config.workers, config.queue_capacity, observer_.get()),
       robots_(config.robots_file),
-      recorder_(*backend_, robots_, RecorderOptions(config)),
+      recorder_(*backend_, robots_, RecorderOptions(config), observer_.get()),
       thesis_service_(pool_, page_tokens_),
       download_service_(pool_, recorder_, page_tokens_) {}
 
@@ -43,6 +44,10 @@ absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(),
                            &server->port_);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<api::RpcInterceptorFactory>(
+      *server->observer_, server->principals_, config.log_rpcs));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&server->thesis_service_);
   builder.RegisterService(&server->download_service_);
   builder.AddChannelArgument(

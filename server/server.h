@@ -15,7 +15,9 @@
 #include "absl/time/time.h"
 #include "server/api/download_recorder.h"
 #include "server/api/download_service.h"
+#include "server/api/rpc_interceptor.h"
 #include "server/api/thesis_service.h"
+#include "server/common/observer.h"
 #include "server/common/robots_source.h"
 #include "server/common/worker_pool.h"
 #include "server/domain/page_token.h"
@@ -52,6 +54,11 @@ struct ServerConfig {
   std::string robots_file;
   // Download events waiting for their group commit before RESOURCE_EXHAUSTED.
   int download_queue_events = 200000;
+  // Hears RPCs, queue depth, storage errors and download batches (e.g.
+  // Metrics); none when null.
+  std::shared_ptr<ServerObserver> observer;
+  // One JSON log line per RPC.
+  bool log_rpcs = true;
 };
 
 class ThesisServer {
@@ -76,6 +83,8 @@ class ThesisServer {
   void SetReady(bool ready);
 
   const ServerConfig config_;
+  std::shared_ptr<ServerObserver> observer_;
+  api::CallPrincipals principals_;
   std::unique_ptr<storage::Backend> backend_;
   domain::PageTokenCodec page_tokens_;
   WorkerPool pool_;

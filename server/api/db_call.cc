@@ -50,13 +50,27 @@ absl::Status OverloadedError() {
                     "SERVER_OVERLOADED");
 }
 
+bool IsDatabaseFailure(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+      return true;
+    case absl::StatusCode::kAborted:
+      return ErrorReason(status) != "ETAG_MISMATCH";
+    default:
+      return false;
+  }
+}
+
 grpc::ServerUnaryReactor* StartDbCall(grpc::CallbackServerContext* context, WorkerPool& pool,
                                       DbWork work) {
   auto* reactor = new DbCallReactor();
   std::shared_ptr<CallState> state = reactor->state();
   const absl::Time deadline = DeadlineOf(context);
-  const bool queued =
-      pool.TrySubmit([reactor, state, deadline, work = std::move(work)](storage::Session& session) {
+  const bool queued = pool.TrySubmit(
+      [reactor, state, deadline, &pool, work = std::move(work)](storage::Session& session) {
         bool cancelled;
         {
           absl::MutexLock lock(&state->mu);
@@ -75,6 +89,8 @@ grpc::ServerUnaryReactor* StartDbCall(grpc::CallbackServerContext* context, Work
           storage::CallContext call;
           call.deadline = deadline;
           status = work(session, call);
+          if (IsDatabaseFailure(status))
+            pool.observer().StorageError(absl::StatusCodeToString(status.code()));
         }
         {
           absl::MutexLock lock(&state->mu);

@@ -27,6 +27,10 @@ grpc::ServerUnaryReactor* StartDbCall(grpc::CallbackServerContext* context, Work
 // The call's deadline; InfiniteFuture when it has none.
 absl::Time DeadlineOf(grpc::CallbackServerContext* context);
 
+// Whether a storage call failed for a database reason (connection,
+// timeout, internal error, conflict), as opposed to an answer about the data.
+bool IsDatabaseFailure(const absl::Status& status);
+
 // RESOURCE_EXHAUSTED (SERVER_OVERLOADED): the worker queue is full.
 absl::Status OverloadedError();
 

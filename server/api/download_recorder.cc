@@ -7,8 +7,12 @@
 
 namespace thesis::api {
 
-DownloadRecorder::DownloadRecorder(storage::Backend& backend, RobotsSource& robots, Options options)
-    : options_(options), robots_(robots), session_(backend.NewSession()) {
+DownloadRecorder::DownloadRecorder(storage::Backend& backend, RobotsSource& robots, Options options,
+                                   ServerObserver* observer)
+    : options_(options),
+      robots_(robots),
+      observer_(observer != nullptr ? observer : &default_observer_),
+      session_(backend.NewSession()) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -71,8 +75,12 @@ void DownloadRecorder::WriterLoop() {
     }
     if (included.empty()) continue;
 
+    const absl::Time start = absl::Now();
     absl::StatusOr<std::vector<storage::RecordedEvent>> results =
         session_->downloads().Record(ctx, events, robots_.Current());
+    observer_->DownloadBatch(static_cast<int64_t>(events.size()), absl::Now() - start,
+                             results.ok());
+    if (!results.ok()) observer_->StorageError(absl::StatusCodeToString(results.status().code()));
     size_t offset = 0;
     for (Pending* p : included) {
       const size_t n = p->events.size();

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/common/observer.h"
 #include "server/common/robots_source.h"
 #include "server/domain/counter.h"
 #include "server/storage/session.h"
@@ -37,7 +38,9 @@ class DownloadRecorder {
     size_t queue_capacity_events = 200000;
   };
 
-  DownloadRecorder(storage::Backend& backend, RobotsSource& robots, Options options);
+  // `observer` (not owned, may be null) hears batch sizes and commit times.
+  DownloadRecorder(storage::Backend& backend, RobotsSource& robots, Options options,
+                   ServerObserver* observer = nullptr);
   ~DownloadRecorder();  // Shutdown()
 
   // Queues `events`; `done` runs on the writer thread after their
@@ -59,6 +62,8 @@ class DownloadRecorder {
 
   const Options options_;
   RobotsSource& robots_;
+  ServerObserver default_observer_;
+  ServerObserver* const observer_;
   std::unique_ptr<storage::Session> session_;
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);

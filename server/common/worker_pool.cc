@@ -1,9 +1,13 @@
 #include "server/common/worker_pool.h"
 
+#include "absl/time/clock.h"
+
 namespace thesis {
 
-WorkerPool::WorkerPool(storage::Backend& backend, int threads, int queue_capacity)
-    : queue_capacity_(queue_capacity) {
+WorkerPool::WorkerPool(storage::Backend& backend, int threads, int queue_capacity,
+                       ServerObserver* observer)
+    : queue_capacity_(queue_capacity),
+      observer_(observer != nullptr ? observer : &default_observer_) {
   threads_.reserve(threads);
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back(&WorkerPool::WorkerLoop, this, backend.NewSession());
@@ -15,7 +19,8 @@ WorkerPool::~WorkerPool() { Shutdown(); }
 bool WorkerPool::TrySubmit(Task task) {
   absl::MutexLock lock(&mu_);
   if (stopping_ || static_cast<int>(queue_.size()) >= queue_capacity_) return false;
-  queue_.push_back(std::move(task));
+  queue_.push_back(Queued{std::move(task), absl::Now()});
+  observer_->SetQueueDepth(static_cast<int64_t>(queue_.size()));
   return true;
 }
 
@@ -33,7 +38,7 @@ void WorkerPool::Shutdown() {
 
 void WorkerPool::WorkerLoop(std::unique_ptr<storage::Session> session) {
   while (true) {
-    Task task;
+    Queued next;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -41,10 +46,12 @@ void WorkerPool::WorkerLoop(std::unique_ptr<storage::Session> session) {
                ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) { return p->stopping_ || !p->queue_.empty(); },
           this));
       if (queue_.empty()) return;  // stopping and drained
-      task = std::move(queue_.front());
+      next = std::move(queue_.front());
       queue_.pop_front();
+      observer_->SetQueueDepth(static_cast<int64_t>(queue_.size()));
     }
-    task(*session);
+    observer_->QueueWait(absl::Now() - next.since);
+    next.task(*session);
   }
 }
 

@@ -12,6 +12,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/common/observer.h"
 #include "server/storage/session.h"
 
 namespace thesis {
@@ -20,7 +22,9 @@ class WorkerPool {
  public:
   using Task = std::function<void(storage::Session&)>;
 
-  WorkerPool(storage::Backend& backend, int threads, int queue_capacity);
+  // `observer` (not owned, may be null) hears queue depth and waits.
+  WorkerPool(storage::Backend& backend, int threads, int queue_capacity,
+             ServerObserver* observer = nullptr);
   ~WorkerPool();  // Shutdown()
 
   // False when the queue is full or the pool is shutting down.
@@ -29,13 +33,21 @@ class WorkerPool {
   void Shutdown();
 
   int queue_capacity() const { return queue_capacity_; }
+  // Never null: a do-nothing observer when none was given.
+  ServerObserver& observer() { return *observer_; }
 
  private:
+  struct Queued {
+    Task task;
+    absl::Time since;
+  };
   void WorkerLoop(std::unique_ptr<storage::Session> session);
 
   const int queue_capacity_;
+  ServerObserver default_observer_;
+  ServerObserver* const observer_;
   absl::Mutex mu_;
-  std::deque<Task> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
