@@ -76,6 +76,20 @@ ABSL_FLAG(std::string, metrics_listen, EnvOr("THESIS_METRICS_LISTEN", ""),
           "Address of the Prometheus /metrics HTTP endpoint, host:port, e.g. [::]:9464; empty: "
           "none. Env "
           "THESIS_METRICS_LISTEN.");
+ABSL_FLAG(std::string, api_keys_file, EnvOr("THESIS_API_KEYS_FILE", ""),
+          "API keys with roles (name role sha256:HEX [calls/s] per line), re-read when it "
+          "changes; empty: no access control (development only). Env THESIS_API_KEYS_FILE.");
+ABSL_FLAG(std::string, tls_cert, EnvOr("THESIS_TLS_CERT", ""),
+          "Server certificate chain (PEM); with --tls_key turns TLS on. Env THESIS_TLS_CERT.");
+ABSL_FLAG(std::string, tls_key, EnvOr("THESIS_TLS_KEY", ""),
+          "Server private key (PEM). Env THESIS_TLS_KEY.");
+ABSL_FLAG(std::string, tls_client_ca, EnvOr("THESIS_TLS_CLIENT_CA", ""),
+          "CA (PEM) that signs client certificates; when set, clients must present one "
+          "(mutual TLS). Env THESIS_TLS_CLIENT_CA.");
+ABSL_FLAG(int, max_message_bytes, EnvOr("THESIS_MAX_MESSAGE_BYTES", 16 << 20),
+          "Largest request or response message. Env THESIS_MAX_MESSAGE_BYTES.");
+ABSL_FLAG(int, max_concurrent_streams, EnvOr("THESIS_MAX_CONCURRENT_STREAMS", 100),
+          "Concurrent calls per client connection. Env THESIS_MAX_CONCURRENT_STREAMS.");
 ABSL_FLAG(bool, log_rpcs, EnvOr("THESIS_LOG_RPCS", true),
           "Write one JSON log line per RPC. Env THESIS_LOG_RPCS.");
 ABSL_FLAG(int, readiness_interval_ms, EnvOr("THESIS_READINESS_INTERVAL_MS", 1000),
@@ -132,6 +146,12 @@ int RunServe() {
   config.readiness_interval = absl::Milliseconds(absl::GetFlag(FLAGS_readiness_interval_ms));
   config.required_schema_version = thesis::storage::RequiredSchemaVersion();
   config.log_rpcs = absl::GetFlag(FLAGS_log_rpcs);
+  config.api_keys_file = absl::GetFlag(FLAGS_api_keys_file);
+  config.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  config.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  config.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  config.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   auto metrics = std::make_shared<thesis::Metrics>();
   config.observer = metrics;
   if (const std::string address = absl::GetFlag(FLAGS_metrics_listen); !address.empty()) {

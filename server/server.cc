@@ -4,12 +4,53 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
 
 namespace thesis {
 namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in.good() && !in.eof()) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read the ", what, " ", path));
+  }
+  if (text.str().find("-----BEGIN") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("the ", what, " ", path, " is not PEM"));
+  }
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const ServerConfig& config) {
+  if (config.tls_cert_file.empty() && config.tls_key_file.empty()) {
+    if (!config.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError("a client CA needs a server certificate and key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("TLS needs both a certificate and a key file");
+  }
+  absl::StatusOr<std::string> cert = ReadPem(config.tls_cert_file, "TLS certificate");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPem(config.tls_key_file, "TLS key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!config.tls_client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem(config.tls_client_ca_file, "client CA");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
 
 api::DownloadRecorder::Options RecorderOptions(const ServerConfig& config) {
   api::DownloadRecorder::Options options;
@@ -22,13 +63,15 @@ api::DownloadRecorder::Options RecorderOptions(const ServerConfig& config) {
 ThesisServer::ThesisServer(const ServerConfig& config, std::unique_ptr<storage::Backend> backend)
     : config_(config),
       observer_(config.observer != nullptr ? config.observer : std::make_shared<ServerObserver>()),
+      authorizer_(config.api_keys_file),
+      access_(authorizer_, principals_, *observer_),
       backend_(std::move(backend)),
       page_tokens_(config.page_token_secret),
       pool_(*backend_, config.workers, config.queue_capacity, observer_.get()),
       robots_(config.robots_file),
       recorder_(*backend_, robots_, RecorderOptions(config), observer_.get()),
-      thesis_service_(pool_, page_tokens_),
-      download_service_(pool_, recorder_, page_tokens_) {}
+      thesis_service_(pool_, page_tokens_, access_),
+      download_service_(pool_, recorder_, page_tokens_, access_) {}
 
 absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
     const ServerConfig& config, std::unique_ptr<storage::Backend> backend) {
@@ -38,12 +81,20 @@ absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
   }
   std::unique_ptr<ThesisServer> server(new ThesisServer(config, std::move(backend)));
   if (absl::Status robots = server->robots_.Reload(); !robots.ok()) return robots;
+  if (absl::Status keys = server->authorizer_.Reload(); !keys.ok()) return keys;
+  if (!server->authorizer_.enabled()) {
+    LogWarning("no API keys file: every caller may do everything (development only)");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = ServerCredentials(config);
+  if (!credentials.ok()) return credentials.status();
 
   grpc::EnableDefaultHealthCheckService(true);
   if (config.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(config.listen_address, *credentials, &server->port_);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<api::RpcInterceptorFactory>(
       *server->observer_, server->principals_, config.log_rpcs));
@@ -87,6 +138,7 @@ void ThesisServer::ReadinessLoop() {
   std::unique_ptr<storage::Session> session = backend_->NewSession();
   std::string last_problem = "starting";
   std::string last_robots_problem;
+  std::string last_keys_problem;
   absl::Time next_prune = absl::Now();
   while (true) {
     absl::Status status = session->CheckReady(config_.required_schema_version);
@@ -101,6 +153,14 @@ void ThesisServer::ReadinessLoop() {
     }
     if (stop_readiness_.HasBeenNotified()) return;
     SetReady(status.ok());
+    if (const absl::Status keys = authorizer_.Reload(); !keys.ok()) {
+      if (keys.message() != last_keys_problem) {
+        LogWarning(absl::StrCat("keeping the API keys in force: ", keys.message()));
+      }
+      last_keys_problem = std::string(keys.message());
+    } else {
+      last_keys_problem.clear();
+    }
     const absl::Status robots = robots_.Reload();
     if (!robots.ok() && robots.message() != last_robots_problem) {
       LogWarning(absl::StrCat("keeping the robot patterns in force: ", robots.message()));

@@ -17,6 +17,7 @@
 #include "server/api/download_service.h"
 #include "server/api/rpc_interceptor.h"
 #include "server/api/thesis_service.h"
+#include "server/common/auth.h"
 #include "server/common/observer.h"
 #include "server/common/robots_source.h"
 #include "server/common/worker_pool.h"
@@ -59,6 +60,17 @@ struct ServerConfig {
   std::shared_ptr<ServerObserver> observer;
   // One JSON log line per RPC.
   bool log_rpcs = true;
+  // API keys (see server/common/auth.h); empty: no access control.
+  std::string api_keys_file;
+  // TLS: certificate chain and private key (PEM files); with a client CA,
+  // clients must present a certificate it signed (mutual TLS). Insecure
+  // when no certificate is given.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // Largest request or response message, and concurrent calls per connection.
+  int max_message_bytes = 16 << 20;
+  int max_concurrent_streams = 100;
 };
 
 class ThesisServer {
@@ -85,6 +97,8 @@ class ThesisServer {
   const ServerConfig config_;
   std::shared_ptr<ServerObserver> observer_;
   api::CallPrincipals principals_;
+  Authorizer authorizer_;
+  api::Access access_;
   std::unique_ptr<storage::Backend> backend_;
   domain::PageTokenCodec page_tokens_;
   WorkerPool pool_;

@@ -27,7 +27,8 @@
 // comma-separated.
 //
 // Global: --server (THESIS_SERVER), --tls (THESIS_TLS) with --ca_cert
-// (THESIS_CA_CERT), --token (THESIS_TOKEN), --json, --timeout_s.
+// (THESIS_CA_CERT) and for mutual TLS --client_cert/--client_key, --token
+// (THESIS_TOKEN), --json, --timeout_s.
 //
 // Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 already exists,
 // 5 invalid argument, 6 unavailable, 7 aborted (stale etag), 8 import or
@@ -83,6 +84,11 @@ ABSL_FLAG(bool, tls, EnvOr("THESIS_TLS", "") == "1" || EnvOr("THESIS_TLS", "") =
 ABSL_FLAG(std::string, ca_cert, EnvOr("THESIS_CA_CERT", ""),
           "PEM file of the CA that signed the server's certificate; system roots when empty "
           "(env THESIS_CA_CERT).");
+ABSL_FLAG(std::string, client_cert, EnvOr("THESIS_CLIENT_CERT", ""),
+          "PEM certificate chain to present to a server that wants mutual TLS (with "
+          "--client_key; env THESIS_CLIENT_CERT).");
+ABSL_FLAG(std::string, client_key, EnvOr("THESIS_CLIENT_KEY", ""),
+          "PEM private key of --client_cert (env THESIS_CLIENT_KEY).");
 ABSL_FLAG(std::string, token, EnvOr("THESIS_TOKEN", ""),
           "Bearer token sent with every call (env THESIS_TOKEN).");
 ABSL_FLAG(bool, json, false, "Print Protobuf JSON instead of tables.");
@@ -1202,6 +1208,17 @@ int main(int argc, char** argv) {
       absl::StatusOr<std::string> pem = ReadWholeFile(absl::GetFlag(FLAGS_ca_cert));
       if (!pem.ok()) return Usage(std::string(pem.status().message()));
       ssl.pem_root_certs = *pem;
+    }
+    if (absl::GetFlag(FLAGS_client_cert).empty() != absl::GetFlag(FLAGS_client_key).empty()) {
+      return Usage("--client_cert and --client_key go together");
+    }
+    if (!absl::GetFlag(FLAGS_client_cert).empty()) {
+      absl::StatusOr<std::string> cert = ReadWholeFile(absl::GetFlag(FLAGS_client_cert));
+      if (!cert.ok()) return Usage(std::string(cert.status().message()));
+      absl::StatusOr<std::string> key = ReadWholeFile(absl::GetFlag(FLAGS_client_key));
+      if (!key.ok()) return Usage(std::string(key.status().message()));
+      ssl.pem_cert_chain = *cert;
+      ssl.pem_private_key = *key;
     }
     options.credentials = grpc::SslCredentials(ssl);
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "server/api/access.h"
 #include "server/api/db_call.h"
 #include "server/api/grpc_status.h"
 #include "server/common/errors.h"
@@ -115,6 +116,9 @@ std::string ReportQueryText(const v1::GetItemReportRequest& r) {
 grpc::ServerUnaryReactor* DownloadServiceImpl::RecordDownload(
     grpc::CallbackServerContext* context, const v1::RecordDownloadRequest* request,
     v1::RecordDownloadResponse* response) {
+  if (absl::Status denied = access_.Check(context, Role::kRecorder); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   std::vector<FieldViolation> violations;
   domain::counter::Event event;
   if (!request->has_event()) {
@@ -141,6 +145,9 @@ grpc::ServerUnaryReactor* DownloadServiceImpl::RecordDownload(
 grpc::ServerUnaryReactor* DownloadServiceImpl::BatchRecordDownloads(
     grpc::CallbackServerContext* context, const v1::BatchRecordDownloadsRequest* request,
     v1::BatchRecordDownloadsResponse* response) {
+  if (absl::Status denied = access_.Check(context, Role::kRecorder); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   if (request->events_size() == 0 || request->events_size() > domain::kMaxEventsPerBatch) {
     return FinishNow(
         context, InvalidFieldError("events", absl::StrCat("must hold 1 to ",
@@ -168,6 +175,9 @@ grpc::ServerUnaryReactor* DownloadServiceImpl::BatchRecordDownloads(
 grpc::ServerUnaryReactor* DownloadServiceImpl::GetDownloadStats(
     grpc::CallbackServerContext* context, const v1::GetDownloadStatsRequest* request,
     v1::GetDownloadStatsResponse* response) {
+  if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   absl::StatusOr<std::string> id = domain::ParseThesisName(request->thesis(), "thesis");
   if (!id.ok()) return FinishNow(context, id.status());
   absl::StatusOr<domain::DateRange> range =
@@ -237,6 +247,9 @@ grpc::ServerUnaryReactor* DownloadServiceImpl::GetDownloadStats(
 grpc::ServerUnaryReactor* DownloadServiceImpl::BatchGetDownloadCounts(
     grpc::CallbackServerContext* context, const v1::BatchGetDownloadCountsRequest* request,
     v1::BatchGetDownloadCountsResponse* response) {
+  if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   if (request->theses_size() == 0 || request->theses_size() > kMaxBatchCounts) {
     return FinishNow(context, InvalidFieldError("theses", absl::StrCat("must hold 1 to ",
                                                                        kMaxBatchCounts, " names")));
@@ -280,6 +293,9 @@ grpc::ServerUnaryReactor* DownloadServiceImpl::BatchGetDownloadCounts(
 grpc::ServerUnaryReactor* DownloadServiceImpl::ListTopTheses(
     grpc::CallbackServerContext* context, const v1::ListTopThesesRequest* request,
     v1::ListTopThesesResponse* response) {
+  if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   storage::TopQuery query;
   absl::StatusOr<storage::Metric> metric = ToMetric(request->metric(), "metric");
   if (!metric.ok()) return FinishNow(context, metric.status());
@@ -315,6 +331,9 @@ grpc::ServerUnaryReactor* DownloadServiceImpl::ListTopTheses(
 grpc::ServerUnaryReactor* DownloadServiceImpl::GetItemReport(
     grpc::CallbackServerContext* context, const v1::GetItemReportRequest* request,
     v1::GetItemReportResponse* response) {
+  if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   storage::ReportQuery query;
   absl::StatusOr<absl::CivilMonth> first =
       domain::ParseMonth(request->begin_month(), "begin_month");

@@ -3,6 +3,7 @@
 #ifndef THESIS_SERVER_API_DOWNLOAD_SERVICE_H_
 #define THESIS_SERVER_API_DOWNLOAD_SERVICE_H_
 
+#include "server/api/access.h"
 #include "server/api/download_recorder.h"
 #include "server/common/worker_pool.h"
 #include "server/domain/page_token.h"
@@ -13,8 +14,8 @@ namespace thesis::api {
 class DownloadServiceImpl final : public thesis::v1::DownloadService::CallbackService {
  public:
   DownloadServiceImpl(WorkerPool& pool, DownloadRecorder& recorder,
-                      const domain::PageTokenCodec& page_tokens)
-      : pool_(pool), recorder_(recorder), page_tokens_(page_tokens) {}
+                      const domain::PageTokenCodec& page_tokens, Access& access)
+      : pool_(pool), recorder_(recorder), page_tokens_(page_tokens), access_(access) {}
 
   grpc::ServerUnaryReactor* RecordDownload(grpc::CallbackServerContext* context,
                                            const thesis::v1::RecordDownloadRequest* request,
@@ -40,6 +41,7 @@ class DownloadServiceImpl final : public thesis::v1::DownloadService::CallbackSe
   WorkerPool& pool_;
   DownloadRecorder& recorder_;
   const domain::PageTokenCodec& page_tokens_;
+  Access& access_;
 };
 
 }  // namespace thesis::api

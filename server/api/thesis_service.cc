@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "server/api/access.h"
 #include "server/api/db_call.h"
 #include "server/api/grpc_status.h"
 #include "server/api/ids.h"
@@ -61,6 +62,9 @@ std::string QueryText(const thesis::v1::ListThesesRequest& request) {
 grpc::ServerUnaryReactor* ThesisServiceImpl::CreateThesis(
     grpc::CallbackServerContext* context, const thesis::v1::CreateThesisRequest* request,
     Thesis* response) {
+  if (absl::Status denied = access_.Check(context, Role::kWriter); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   std::vector<FieldViolation> violations;
   if (!request->has_thesis()) {
     violations.push_back({"thesis", "is required"});
@@ -92,6 +96,9 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::CreateThesis(
 grpc::ServerUnaryReactor* ThesisServiceImpl::GetThesis(grpc::CallbackServerContext* context,
                                                        const thesis::v1::GetThesisRequest* request,
                                                        Thesis* response) {
+  if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   absl::StatusOr<std::string> id = domain::ParseThesisName(request->name(), "name");
   if (!id.ok()) return FinishNow(context, id.status());
   return StartDbCall(
@@ -107,6 +114,9 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::GetThesis(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ThesisServiceImpl::BatchGetTheses(
     grpc::CallbackServerContext* context, const thesis::v1::BatchGetThesesRequest* request,
     thesis::v1::BatchGetThesesResponse* response) {
+  if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   if (request->names_size() > kMaxBatchGet) {
     return FinishNow(context, InvalidFieldError("names", absl::StrCat("must have at most ",
                                                                       kMaxBatchGet, " entries")));
@@ -138,6 +148,9 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::BatchGetTheses(
 grpc::ServerUnaryReactor* ThesisServiceImpl::UpdateThesis(
     grpc::CallbackServerContext* context, const thesis::v1::UpdateThesisRequest* request,
     Thesis* response) {
+  if (absl::Status denied = access_.Check(context, Role::kWriter); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   absl::StatusOr<std::string> id = domain::ParseThesisName(request->thesis().name(), "thesis.name");
   if (!id.ok()) return FinishNow(context, id.status());
   absl::Status mask = domain::ValidateUpdateMask(request->update_mask());
@@ -164,6 +177,9 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::UpdateThesis(
 grpc::ServerUnaryReactor* ThesisServiceImpl::DeleteThesis(
     grpc::CallbackServerContext* context, const thesis::v1::DeleteThesisRequest* request,
     thesis::v1::DeleteThesisResponse*) {
+  if (absl::Status denied = access_.Check(context, Role::kAdmin); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   absl::StatusOr<std::string> id = domain::ParseThesisName(request->name(), "name");
   if (!id.ok()) return FinishNow(context, id.status());
   std::vector<FieldViolation> violations;
@@ -180,6 +196,9 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::DeleteThesis(
 grpc::ServerUnaryReactor* ThesisServiceImpl::ListTheses(
     grpc::CallbackServerContext* context, const thesis::v1::ListThesesRequest* request,
     thesis::v1::ListThesesResponse* response) {
+  if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
+    return FinishNow(context, denied);
+  }
   domain::ListQuery query;
   absl::StatusOr<int> page_size = domain::NormalizePageSize(request->page_size());
   if (!page_size.ok()) return FinishNow(context, page_size.status());
@@ -216,11 +235,17 @@ namespace thesis::api {
 
 grpc::ServerReadReactor<thesis::v1::ImportThesesRequest>* ThesisServiceImpl::ImportTheses(
     grpc::CallbackServerContext* context, thesis::v1::ImportThesesResponse* response) {
+  if (absl::Status denied = access_.Check(context, Role::kAdmin); !denied.ok()) {
+    return new RefusedReader<thesis::v1::ImportThesesRequest>(ToGrpcStatus(denied));
+  }
   return StartImport(context, pool_, response);
 }
 
 grpc::ServerWriteReactor<thesis::v1::ExportThesesResponse>* ThesisServiceImpl::ExportTheses(
     grpc::CallbackServerContext* context, const thesis::v1::ExportThesesRequest* request) {
+  if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
+    return new RefusedWriter<thesis::v1::ExportThesesResponse>(ToGrpcStatus(denied));
+  }
   domain::ListQuery query;
   absl::StatusOr<domain::ThesisFilter> filter = domain::ParseThesisFilter(request->filter());
   absl::Status status = filter.status();
@@ -229,13 +254,7 @@ grpc::ServerWriteReactor<thesis::v1::ExportThesesResponse>* ThesisServiceImpl::E
     status = domain::ParseOrderBy(request->order_by(), &query);
   }
   if (!status.ok()) {
-    // A writer that finishes at once.
-    class Rejected : public grpc::ServerWriteReactor<thesis::v1::ExportThesesResponse> {
-     public:
-      explicit Rejected(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Rejected(status);
+    return new RefusedWriter<thesis::v1::ExportThesesResponse>(ToGrpcStatus(status));
   }
   return StartExport(context, pool_, std::move(query));
 }

@@ -3,6 +3,7 @@
 #ifndef THESIS_SERVER_API_THESIS_SERVICE_H_
 #define THESIS_SERVER_API_THESIS_SERVICE_H_
 
+#include "server/api/access.h"
 #include "server/common/worker_pool.h"
 #include "server/domain/page_token.h"
 #include "thesis/v1/thesis.grpc.pb.h"
@@ -11,8 +12,8 @@ namespace thesis::api {
 
 class ThesisServiceImpl final : public thesis::v1::ThesisService::CallbackService {
  public:
-  ThesisServiceImpl(WorkerPool& pool, const domain::PageTokenCodec& page_tokens)
-      : pool_(pool), page_tokens_(page_tokens) {}
+  ThesisServiceImpl(WorkerPool& pool, const domain::PageTokenCodec& page_tokens, Access& access)
+      : pool_(pool), page_tokens_(page_tokens), access_(access) {}
 
   grpc::ServerUnaryReactor* CreateThesis(grpc::CallbackServerContext* context,
                                          const thesis::v1::CreateThesisRequest* request,
@@ -41,6 +42,7 @@ class ThesisServiceImpl final : public thesis::v1::ThesisService::CallbackServic
  private:
   WorkerPool& pool_;
   const domain::PageTokenCodec& page_tokens_;
+  Access& access_;
 };
 
 }  // namespace thesis::api
