@@ -127,6 +127,7 @@ absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
 ThesisServer::~ThesisServer() { Shutdown(absl::ZeroDuration()); }
 
 void ThesisServer::SetReady(bool ready) {
+  if (server_ == nullptr) return;  // Start failed before serving
   auto* health = server_->GetHealthCheckService();
   health->SetServingStatus(kReadinessService, ready);
   health->SetServingStatus("", ready);
@@ -186,10 +187,10 @@ void ThesisServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   StopBeingReady();
   // Calls in flight still finish through the pool and the recorder.
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   recorder_.Shutdown();
   pool_.Shutdown();
-  server_->Wait();
+  if (server_ != nullptr) server_->Wait();
 }
 
 }  // namespace thesis

@@ -20,9 +20,16 @@ constexpr char kBadRequestType[] = "type.googleapis.com/google.rpc.BadRequest";
 
 std::string ServiceConfigJson(const ClientOptions& options) {
   const int attempts = std::max(2, std::min(5, options.max_attempts));
+  std::string health;
+  if (!options.health_check_service.empty()) {
+    health = absl::StrFormat(R"("healthCheckConfig": {"serviceName": "%s"},
+  )",
+                             options.health_check_service);
+  }
   return absl::StrFormat(
       R"({"loadBalancingConfig": [{"round_robin": {}}],
-  "methodConfig": [{
+  %s)"
+      R"("methodConfig": [{
     "name": [{"service": "thesis.v1.ThesisService"}, {"service": "thesis.v1.DownloadService"}],
     "retryPolicy": {
       "maxAttempts": %d,
@@ -32,7 +39,7 @@ std::string ServiceConfigJson(const ClientOptions& options) {
       "retryableStatusCodes": ["UNAVAILABLE"]
     }
   }]})",
-      attempts);
+      health, attempts);
 }
 
 std::shared_ptr<grpc::Channel> CreateChannel(const ClientOptions& options) {

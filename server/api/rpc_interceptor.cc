@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/common/log.h"
@@ -89,7 +90,8 @@ class RpcInterceptor : public grpc::experimental::Interceptor {
     const char* name = CodeName(code);
     observer_.RpcDone(info_->method(), name, latency);
     const std::string key = principals_.Take(info_->server_context());
-    if (!log_rpcs_) return;
+    // Health checks (probes every few seconds) are counted, not logged.
+    if (!log_rpcs_ || absl::StartsWith(info_->method(), "/grpc.health.v1.Health/")) return;
     Log(code == grpc::StatusCode::OK || code == grpc::StatusCode::NOT_FOUND ||
                 code == grpc::StatusCode::INVALID_ARGUMENT
             ? LogLevel::kInfo

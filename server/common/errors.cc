@@ -18,8 +18,12 @@ absl::Status WithReason(absl::Status status, absl::string_view reason) {
 
 absl::Status InvalidArgumentError(const std::vector<FieldViolation>& violations,
                                   absl::string_view reason) {
+  // The details travel in a response header, which clients cap (8 KiB by
+  // default): list the first violations only; the message gives the count.
+  constexpr size_t kMaxListed = 40;
   google::rpc::BadRequest bad_request;
   for (const FieldViolation& v : violations) {
+    if (static_cast<size_t>(bad_request.field_violations_size()) == kMaxListed) break;
     auto* out = bad_request.add_field_violations();
     out->set_field(v.field);
     out->set_description(v.description);

@@ -24,8 +24,10 @@ struct FieldViolation {
   std::string description;
 };
 
-// INVALID_ARGUMENT listing every violation, with reason `reason`. The
-// message names the first field so that logs and plain clients see it too.
+// INVALID_ARGUMENT listing the violations (the first 40 of them, so that the
+// details fit in a response header), with reason `reason`. The message
+// names the first field and the count, so that logs and plain clients see
+// them too.
 absl::Status InvalidArgumentError(const std::vector<FieldViolation>& violations,
                                   absl::string_view reason = "INVALID_FIELD");
 absl::Status InvalidFieldError(absl::string_view field, absl::string_view description,

@@ -163,6 +163,15 @@ TEST_P(DownloadApiTest, BadEventsAreRejectedByFieldAndNothingIsRecorded) {
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << c.label;
     EXPECT_THAT(client::ViolatedFields(result.status()), Contains(c.field)) << c.label;
   }
+  // Thousands of bad events: still INVALID_ARGUMENT, the details capped so
+  // that they fit in a response header, the message giving the count.
+  std::vector<v1::DownloadEvent> many(5000, Event("theses/b", v1::REQUEST, "u9"));
+  for (v1::DownloadEvent& e : many) e.set_thesis("bad name");
+  auto refused = client().BatchRecordDownloads(many);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_EQ(client::ViolatedFields(refused.status()).size(), 40u);
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("4999 more"));
+
   auto single = client().RecordDownload(v1::DownloadEvent());
   EXPECT_EQ(single.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(client::ViolatedFields(single.status()), Contains("event.kind"));

@@ -211,6 +211,9 @@ TEST(ServerBinaryTest, SigtermDrainsAsNotServingThenExitsZero) {
 
   client::ClientOptions options;
   options.target = address;
+  // A client that does not watch readiness (one that does stops sending
+  // here at once: tests/integration/failover_test.cc).
+  options.health_check_service = "";
   auto channel = client::CreateChannel(options);
   auto health = grpc::health::v1::Health::NewStub(channel);
   auto check = [&](const std::string& service) {

@@ -42,6 +42,12 @@ struct ClientOptions {
   // Attempts per call for UNAVAILABLE, including the first (2-5).
   int max_attempts = 4;
   absl::Duration keepalive_time = absl::Seconds(30);
+  // Client-side health checking: with round robin over several servers,
+  // calls go only to servers whose health service reports this name
+  // SERVING. The server's `readiness` turns NOT_SERVING while it drains
+  // before shutdown and while its database is unreachable, so a rolling
+  // restart fails no call. Empty: send to every connected server.
+  std::string health_check_service = "readiness";
 };
 
 // A channel with the retry policy, round-robin load balancing and keepalive.
