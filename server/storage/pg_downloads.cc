@@ -128,11 +128,6 @@ struct CountArrays {
     tr.push_back(c.total_requests);
     ur.push_back(c.unique_requests);
   }
-  void Exec(pqxx::work& txn, const char* statement) const {
-    if (ids.empty()) return;
-    txn.exec_prepared(statement, TextArray(ids), Array(periods), Array(ti), Array(ui), Array(tr),
-                      Array(ur));
-  }
 };
 
 class PgDownloadRepository : public DownloadRepository {
@@ -319,32 +314,14 @@ class PgDownloadRepository : public DownloadRepository {
     pqxx::work txn(c);
     std::vector<RecordedEvent> results(events.size());
 
-    // Which theses exist, and which request ids were recorded before.
-    std::vector<std::string> items, request_ids;
+    // The keys of every state row the events may depend on (a few more than
+    // needed: events that turn out not to count cost a lookup, not a lock
+    // held long).
+    std::vector<std::string> items, request_ids, chain_keys, unique_keys;
     for (const Event& e : events) {
       items.push_back(e.item);
       if (!e.request_id.empty()) request_ids.push_back(e.request_id);
-    }
-    absl::flat_hash_set<std::string> known;
-    for (const pqxx::row& row :
-         txn.exec_prepared(session_.Prepare(sql::kDlKnownTheses), TextArray(items))) {
-      known.insert(row[0].c_str());
-    }
-    absl::flat_hash_map<std::string, Outcome> seen_requests;
-    if (!request_ids.empty()) {
-      for (const pqxx::row& row :
-           txn.exec_prepared(session_.Prepare(sql::kDlSeenRequests), TextArray(request_ids))) {
-        seen_requests.emplace(row[0].c_str(), OutcomeFromCode(row[1].as<int>()));
-      }
-    }
-
-    // The state the countable events depend on.
-    std::vector<std::string> chain_keys, unique_keys;
-    for (const Event& e : events) {
-      if (!known.contains(e.item) || !domain::counter::IsSuccessful(e.http_status) ||
-          seen_requests.contains(e.request_id) || robots->IsRobot(e.user_agent)) {
-        continue;
-      }
+      if (!domain::counter::IsSuccessful(e.http_status)) continue;
       for (std::string& k : Engine::ChainKeys(e)) chain_keys.push_back(std::move(k));
       for (std::string& k : Engine::UniqueKeys(e)) unique_keys.push_back(std::move(k));
     }
@@ -352,22 +329,29 @@ class PgDownloadRepository : public DownloadRepository {
     chain_keys.erase(std::unique(chain_keys.begin(), chain_keys.end()), chain_keys.end());
 
     Engine engine(robots);
-    absl::flat_hash_set<std::string> existing_chains;
-    if (!chain_keys.empty()) {
-      for (const pqxx::row& row :
-           txn.exec_prepared(session_.Prepare(sql::kDlLockChains), TextArray(chain_keys))) {
-        existing_chains.insert(row[0].c_str());
-        engine.LoadChain(row[0].c_str(), {absl::FromUnixMicros(row[1].as<int64_t>()),
-                                          DayFromNumber(row[2].as<int64_t>())});
+    absl::flat_hash_set<std::string> known, existing_chains;
+    absl::flat_hash_map<std::string, Outcome> seen_requests;
+    for (const pqxx::row& row :
+         txn.exec_prepared(session_.Prepare(sql::kDlReadState), TextArray(items),
+                           TextArray(request_ids), TextArray(chain_keys), TextArray(unique_keys))) {
+      switch (row[0].as<int>()) {
+        case 1:
+          known.insert(row[1].c_str());
+          break;
+        case 2:
+          seen_requests.emplace(row[1].c_str(), OutcomeFromCode(row[2].as<int>()));
+          engine.LoadRequestId(row[1].c_str());
+          break;
+        case 3:
+          existing_chains.insert(row[1].c_str());
+          engine.LoadChain(row[1].c_str(), {absl::FromUnixMicros(row[2].as<int64_t>()),
+                                            DayFromNumber(row[3].as<int64_t>())});
+          break;
+        case 4:
+          engine.LoadUniqueSeen(row[1].c_str());
+          break;
       }
     }
-    if (!unique_keys.empty()) {
-      for (const pqxx::row& row :
-           txn.exec_prepared(session_.Prepare(sql::kDlSeenUniques), TextArray(unique_keys))) {
-        engine.LoadUniqueSeen(row[0].c_str());
-      }
-    }
-    for (const auto& [id, outcome] : seen_requests) engine.LoadRequestId(id);
 
     // Decide, in order.
     std::vector<int64_t> ev_time, ev_kind, ev_status, ev_outcome;
@@ -405,13 +389,8 @@ class PgDownloadRepository : public DownloadRepository {
       ev_outcome.push_back(OutcomeCode(r.outcome));
     }
 
-    // Write back: events, chains, unique sessions, request ids, rollups.
-    if (!ev_item.empty()) {
-      txn.exec_prepared(session_.Prepare(sql::kDlInsertEvents), Array(ev_time), TextArray(ev_item),
-                        Array(ev_kind), Array(ev_status), TextArray(ev_user), TextArray(ev_cookie),
-                        TextArray(ev_session), TextArray(ev_ip), TextArray(ev_agent),
-                        TextArray(ev_request), Array(ev_outcome));
-    }
+    // What changed: chains (existing ones updated, new ones inserted),
+    // unique sessions, request ids, and the counts per day and month.
     std::vector<std::string> upd_keys, new_keys;
     std::vector<int64_t> upd_time, upd_day, new_time, new_day;
     for (const std::string& key : chain_keys) {
@@ -422,21 +401,8 @@ class PgDownloadRepository : public DownloadRepository {
       (existing ? upd_time : new_time).push_back(ToMicros(it->second.last));
       (existing ? upd_day : new_day).push_back(DayNumber(it->second.attributed));
     }
-    if (!upd_keys.empty()) {
-      txn.exec_prepared(session_.Prepare(sql::kDlUpdateChains), TextArray(upd_keys),
-                        Array(upd_time), Array(upd_day));
-    }
-    auto insert_all = [&](const sql::Statement& s, size_t want, auto&&... args) {
-      if (want == 0) return;
-      pqxx::result r = txn.exec_prepared(session_.Prepare(s), args...);
-      if (static_cast<size_t>(r.affected_rows()) != want) throw BatchConflict{};
-    };
-    insert_all(sql::kDlInsertChains, new_keys.size(), TextArray(new_keys), Array(new_time),
-               Array(new_day));
     std::vector<std::string> uniques = engine.new_unique_keys();
     std::sort(uniques.begin(), uniques.end());
-    insert_all(sql::kDlInsertUniques, uniques.size(), TextArray(uniques));
-
     CountArrays daily, monthly;
     std::map<std::pair<std::string, int64_t>, Counts> by_month;
     for (const auto& [key, counts] : engine.by_day()) {
@@ -447,10 +413,24 @@ class PgDownloadRepository : public DownloadRepository {
     for (const auto& [key, counts] : by_month) {
       if (!IsZero(counts)) monthly.Add(key.first, key.second, counts);
     }
-    daily.Exec(txn, session_.Prepare(sql::kDlAddDaily));
-    monthly.Exec(txn, session_.Prepare(sql::kDlAddMonthly));
-    insert_all(sql::kDlInsertRequests, new_request_ids.size(), TextArray(new_request_ids),
-               Array(new_request_outcomes));
+    if (ev_item.empty() && upd_keys.empty() && new_keys.empty() && uniques.empty() &&
+        new_request_ids.empty() && daily.ids.empty()) {
+      txn.commit();
+      return results;
+    }
+    pqxx::row inserted = txn.exec_prepared1(
+        session_.Prepare(sql::kDlWrite), Array(ev_time), TextArray(ev_item), Array(ev_kind),
+        Array(ev_status), TextArray(ev_user), TextArray(ev_cookie), TextArray(ev_session),
+        TextArray(ev_ip), TextArray(ev_agent), TextArray(ev_request), Array(ev_outcome),
+        TextArray(upd_keys), Array(upd_time), Array(upd_day), TextArray(new_keys), Array(new_time),
+        Array(new_day), TextArray(uniques), TextArray(new_request_ids), Array(new_request_outcomes),
+        TextArray(daily.ids), Array(daily.periods), Array(daily.ti), Array(daily.ui),
+        Array(daily.tr), Array(daily.ur), TextArray(monthly.ids), Array(monthly.periods),
+        Array(monthly.ti), Array(monthly.ui), Array(monthly.tr), Array(monthly.ur));
+    if (inserted[0].as<size_t>() != new_keys.size() || inserted[1].as<size_t>() != uniques.size() ||
+        inserted[2].as<size_t>() != new_request_ids.size()) {
+      throw BatchConflict{};
+    }
     txn.commit();
     return results;
   }

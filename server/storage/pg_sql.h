@@ -120,70 +120,73 @@ inline constexpr Statement kSchemaVersion{
 #define THESIS_PG_TIME(micros) "('epoch'::timestamptz + " micros " * interval '1 microsecond')"
 #define THESIS_PG_DAY(days) "(date '1970-01-01' + " days ")"
 
-inline constexpr Statement kDlKnownTheses{"dl_known_theses",
-                                          "SELECT id FROM theses WHERE id = ANY($1::text[])"};
-inline constexpr Statement kDlSeenRequests{
-    "dl_seen_requests",
-    "SELECT request_id, outcome FROM download_requests WHERE request_id = ANY($1::text[])"};
-// Locked in key order, so that concurrent batches cannot deadlock on them.
-inline constexpr Statement kDlLockChains{
-    "dl_lock_chains", "SELECT chain_key, " THESIS_PG_MICROS(
-                          "last_time") ", attributed_day - date '1970-01-01' FROM download_chains "
-                                       "WHERE chain_key = ANY($1::text[]) ORDER BY chain_key "
-                                       "FOR UPDATE"};
-inline constexpr Statement kDlSeenUniques{
-    "dl_seen_uniques",
-    "SELECT unique_key FROM download_unique_sessions WHERE unique_key = ANY($1::text[])"};
-inline constexpr Statement kDlInsertEvents{
-    "dl_insert_events",
-    "INSERT INTO download_events (event_time, thesis_id, kind, http_status, user_id, "
+// A batch of download events is one read and one write (and the commit):
+// round trips are most of a small batch's cost.
+//
+// The read: which theses exist (kind 1), which request ids were recorded
+// and their outcome (2), the double-click chains, locked in key order so
+// that concurrent batches cannot deadlock on them (3), and which unique
+// sessions were counted (4).
+inline constexpr Statement kDlReadState{
+    "dl_read_state",
+    "WITH chains AS (SELECT chain_key, " THESIS_PG_MICROS(
+        "last_time") " AS t, attributed_day - date '1970-01-01' AS d FROM download_chains "
+                     "WHERE chain_key = ANY($3::text[]) ORDER BY chain_key FOR UPDATE) "
+                     "SELECT 1, id, 0::bigint, 0 FROM theses WHERE id = ANY($1::text[]) "
+                     "UNION ALL SELECT 2, request_id, outcome, 0 FROM download_requests "
+                     "WHERE request_id = ANY($2::text[]) "
+                     "UNION ALL SELECT 3, chain_key, t, d FROM chains "
+                     "UNION ALL SELECT 4, unique_key, 0, 0 FROM download_unique_sessions "
+                     "WHERE unique_key = ANY($4::text[])"};
+
+// Adds counts to a rollup; $id ... $ur are the parameters holding the six arrays.
+#define THESIS_PG_ADD_COUNTS(table, period, period_expr, id, p, ti, ui, tr, ur)           \
+  "INSERT INTO " table " AS r (thesis_id, " period                                        \
+  ", total_investigations, unique_investigations, total_requests, unique_requests) "      \
+  "SELECT u.id, " period_expr ", u.ti, u.ui, u.tr, u.ur FROM unnest($" id "::text[], $" p \
+  "::int[], $" ti "::bigint[], $" ui "::bigint[], $" tr "::bigint[], $" ur                \
+  "::bigint[]) AS u(id, p, ti, ui, tr, ur) ON CONFLICT (thesis_id, " period               \
+  ") DO UPDATE SET total_investigations = r.total_investigations + "                      \
+  "EXCLUDED.total_investigations, unique_investigations = r.unique_investigations + "     \
+  "EXCLUDED.unique_investigations, total_requests = r.total_requests + "                  \
+  "EXCLUDED.total_requests, unique_requests = r.unique_requests + EXCLUDED.unique_requests"
+
+// The write: every table of the batch in one statement. New chains, unique
+// sessions and request ids are inserted with ON CONFLICT DO NOTHING and
+// counted: a row another transaction created since the read makes a count
+// short, and the batch runs again.
+//   $1-$11 events, $12-$14 chains to update, $15-$17 new chains,
+//   $18 new unique sessions, $19-$20 new request ids, $21-$26 daily counts
+//   (days since 1970-01-01), $27-$32 monthly counts (months since 1970-01).
+inline constexpr Statement kDlWrite{
+    "dl_write",
+    "WITH ev AS (INSERT INTO download_events (event_time, thesis_id, kind, http_status, user_id, "
     "user_cookie, session_cookie, ip, user_agent, request_id, outcome) "
     "SELECT " THESIS_PG_TIME("u.t") ", u.thesis_id, u.kind, u.status, u.user_id, u.user_cookie, "
     "u.session_cookie, u.ip, u.user_agent, u.request_id, u.outcome "
     "FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::smallint[], $5::text[], "
     "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::smallint[]) "
     "AS u(t, thesis_id, kind, status, user_id, user_cookie, session_cookie, ip, user_agent, "
-    "request_id, outcome)"};
-inline constexpr Statement kDlUpdateChains{
-    "dl_update_chains",
-    "UPDATE download_chains c SET last_time = " THESIS_PG_TIME(
-        "u.t") ", attributed_day = " THESIS_PG_DAY("u.d") " FROM unnest($1::text[], $2::bigint[], "
-                                                          "$3::int[]) AS u(k, t, d) "
-                                                          "WHERE c.chain_key = u.k"};
-// New rows only: a row another transaction inserted meanwhile makes the
-// count short, and the batch is run again.
-inline constexpr Statement kDlInsertChains{
-    "dl_insert_chains",
-    "INSERT INTO download_chains (chain_key, last_time, attributed_day) "
+    "request_id, outcome)), "
+    "cu AS (UPDATE download_chains c SET last_time = " THESIS_PG_TIME(
+        "u.t") ", attributed_day = " THESIS_PG_DAY("u.d") " FROM unnest($12::text[], "
+                                                          "$13::bigint[], $14::int[]) AS "
+                                                          "u(k, t, d) WHERE c.chain_key = u.k), "
+    "ci AS (INSERT INTO download_chains (chain_key, last_time, attributed_day) "
     "SELECT u.k, " THESIS_PG_TIME("u.t") ", " THESIS_PG_DAY(
-        "u.d") " FROM unnest($1::text[], $2::bigint[], $3::int[]) AS u(k, t, d) "
-               "ON CONFLICT (chain_key) DO NOTHING"};
-inline constexpr Statement kDlInsertUniques{
-    "dl_insert_uniques",
-    "INSERT INTO download_unique_sessions (unique_key) SELECT unnest($1::text[]) "
-    "ON CONFLICT (unique_key) DO NOTHING"};
-inline constexpr Statement kDlInsertRequests{
-    "dl_insert_requests",
-    "INSERT INTO download_requests (request_id, outcome) "
-    "SELECT * FROM unnest($1::text[], $2::smallint[]) ON CONFLICT (request_id) DO NOTHING"};
-#define THESIS_PG_ADD_COUNTS(table, period, period_expr)                                 \
-  "INSERT INTO " table " AS r (thesis_id, " period                                       \
-  ", total_investigations, unique_investigations, total_requests, unique_requests) "     \
-  "SELECT u.id, " period_expr                                                            \
-  ", u.ti, u.ui, u.tr, u.ur FROM unnest($1::text[], $2::int[], "                         \
-  "$3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) AS u(id, p, ti, ui, tr, ur) " \
-  "ON CONFLICT (thesis_id, " period                                                      \
-  ") DO UPDATE SET total_investigations = r.total_investigations + "                     \
-  "EXCLUDED.total_investigations, "                                                      \
-  "unique_investigations = r.unique_investigations + EXCLUDED.unique_investigations, "   \
-  "total_requests = r.total_requests + EXCLUDED.total_requests, "                        \
-  "unique_requests = r.unique_requests + EXCLUDED.unique_requests"
-inline constexpr Statement kDlAddDaily{
-    "dl_add_daily", THESIS_PG_ADD_COUNTS("download_daily", "day", THESIS_PG_DAY("u.p"))};
-// $2 holds months since 1970-01.
-inline constexpr Statement kDlAddMonthly{
-    "dl_add_monthly", THESIS_PG_ADD_COUNTS("download_monthly", "month",
-                                           "(date '1970-01-01' + u.p * interval '1 month')::date")};
+        "u.d") " FROM unnest($15::text[], $16::bigint[], $17::int[]) AS u(k, t, d) "
+               "ON CONFLICT (chain_key) DO NOTHING RETURNING 1), "
+    "ui AS (INSERT INTO download_unique_sessions (unique_key) SELECT unnest($18::text[]) "
+    "ON CONFLICT (unique_key) DO NOTHING RETURNING 1), "
+    "ri AS (INSERT INTO download_requests (request_id, outcome) "
+    "SELECT * FROM unnest($19::text[], $20::smallint[]) ON CONFLICT (request_id) DO NOTHING "
+    "RETURNING 1), "
+    "dd AS (" THESIS_PG_ADD_COUNTS("download_daily", "day", THESIS_PG_DAY("u.p"), "21", "22",
+                                   "23", "24", "25", "26") "), "
+    "dm AS (" THESIS_PG_ADD_COUNTS("download_monthly", "month",
+                                   "(date '1970-01-01' + u.p * interval '1 month')::date", "27",
+                                   "28", "29", "30", "31", "32") ") "
+    "SELECT (SELECT count(*) FROM ci), (SELECT count(*) FROM ui), (SELECT count(*) FROM ri)"};
 
 inline constexpr Statement kDlStatsDays{
     "dl_stats_days",
