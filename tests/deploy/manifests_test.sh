@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Checks the Kubernetes manifests (deploy/k8s) and the image (deploy/docker)
 # without a cluster or a container engine:
-#  1. `kubectl kustomize` renders every overlay (dev and prod at least);
+#  1. `kubectl kustomize` renders every overlay (dev and prod at least) and
+#     every test variant in tests/deploy/variants (prod-tls: prod with the
+#     optional TLS component);
 #  2. validate.mjs validates every rendered object against the Kubernetes
 #     schemas (npm package kubernetes-models, pinned by package-lock.json)
 #     and checks them against the server (health service names and port,
 #     THESIS_* variables of server/main.cc), the image and each other
-#     (same image in Deployment and Job, shutdown timing, connection budget);
+#     (same image in Deployment and Job, shutdown timing, connection budget),
+#     and the files it reads from Secrets (API keys, TLS) and ConfigMaps;
 #  3. dockerfile.mjs checks the Dockerfile statically: Debian 12 build and
 #     slim runtime stages, non-root USER, exec-form ENTRYPOINT, and that every
 #     shared library of BUILD_DIR/server/thesis-server (ldd, dpkg -S) is
@@ -50,8 +53,18 @@ for dir in "$root"/deploy/k8s/overlays/*/; do
   overlays+=("$name=$work/$name.yaml")
   echo "rendered deploy/k8s/overlays/$name: $(grep -c '^kind:' "$work/$name.yaml") objects"
 done
-for required in dev prod; do
-  [ -f "$work/$required.yaml" ] || fail "deploy/k8s/overlays/$required is missing"
+# Test-only variants: an overlay plus an optional component (prod-tls: the
+# prod overlay with deploy/k8s/components/tls).
+for dir in "$here"/variants/*/; do
+  [ -f "$dir/kustomization.yaml" ] || continue
+  name=$(basename "$dir")
+  kubectl kustomize "$dir" >"$work/$name.yaml" 2>"$work/$name.err" ||
+    fail "kubectl kustomize tests/deploy/variants/$name: $(cat "$work/$name.err")"
+  overlays+=("$name=$work/$name.yaml")
+  echo "rendered tests/deploy/variants/$name: $(grep -c '^kind:' "$work/$name.yaml") objects"
+done
+for required in dev prod prod-tls; do
+  [ -f "$work/$required.yaml" ] || fail "overlay or variant $required is missing (deploy/k8s/overlays, tests/deploy/variants)"
 done
 
 node "$here/validate.mjs" --root "$root" "${overlays[@]}"

@@ -7,9 +7,18 @@
 //     service names equal the server's (server/main.cc, server/server.h),
 //     every environment variable set is one server/main.cc reads, the image
 //     of the Deployment and the migration Job is the same, the uid is the
-//     Dockerfile's USER, the shutdown and connection budgets add up.
+//     Dockerfile's USER, the shutdown and connection budgets add up;
+//  3. files the server reads from mounted Secrets: the API keys file
+//     (THESIS_API_KEYS_FILE, required) and, when TLS is on, the THESIS_TLS_*
+//     files, each in a whole-directory read-only Secret mount holding that
+//     key; a rendered keys file must parse as server/common/auth.cc parses
+//     it; with TLS the probes cannot be gRPC probes (the kubelet dials
+//     plaintext), and the Services must not claim cleartext HTTP/2.
 //
 //   node validate.mjs --root REPO OVERLAY=rendered.yaml [OVERLAY=rendered.yaml ...]
+//
+// An overlay named dev (or dev-*) must be self-contained (every Secret
+// rendered) and run its own PostgreSQL; prod (or prod-*) must not.
 //
 // Exit status 1 with one line per problem.
 import fs from "node:fs";
@@ -18,7 +27,10 @@ import { parseAllDocuments } from "yaml";
 import { checkDockerfile } from "./dockerfile.mjs";
 
 const SERVER = "thesis-server";  // Deployment, container, ServiceAccount and image name
-const EXTERNAL_SECRETS = new Set(["thesis-server-secrets"]);  // created outside the repo (prod)
+// Created outside the repository in production (see overlays/prod and
+// components/tls).
+const EXTERNAL_SECRETS = new Set(["thesis-server-secrets", "thesis-api-keys", "thesis-tls"]);
+const ROLES = ["reader", "recorder", "writer", "admin"];  // server/common/auth.cc
 const MAX_CONN_ANNOTATION = "thesis-server/postgres-max-connections";
 const DEFAULT_SUPERUSER_RESERVED = 3;  // PostgreSQL's default
 
@@ -48,6 +60,33 @@ function serverFacts(root) {
 function portOf(address) {
   const m = /:(\d+)$/.exec(address ?? "");
   return m ? Number(m[1]) : null;
+}
+
+// The API keys file as ParseApiKeys (server/common/auth.cc) reads it: one key
+// a line, `name role sha256:HEX [calls_per_second]`, # comments. Returns
+// {keys: [{name, role, rate}], error} (the first problem, like the server).
+function parseApiKeys(text) {
+  const keys = [];
+  const hashes = new Set();
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const bad = (why) => ({ keys, error: `line ${i + 1}: ${why}` });
+    const parts = line.split(/[ \t]+/);
+    if (parts.length < 3 || parts.length > 4) return bad("want: name role sha256:HEX [calls_per_second]");
+    const [name, role, hash, rate] = parts;
+    if (!ROLES.includes(role)) return bad(`the role must be ${ROLES.join(", ")}`);
+    if (!/^sha256:[0-9a-fA-F]{64}$/.test(hash)) return bad("the token hash must be sha256: and 64 hex digits");
+    if (rate !== undefined && !(/^[0-9.eE+-]+$/.test(rate) && Number(rate) >= 0)) {
+      return bad("calls_per_second must be a number >= 0");
+    }
+    const h = hash.slice(7).toLowerCase();
+    if (hashes.has(h)) return bad("the same token hash is listed twice");
+    hashes.add(h);
+    keys.push({ name, role, rate: rate === undefined ? 0 : Number(rate) });
+  }
+  return { keys, error: null };
 }
 
 // ------------------------------------------------------------ schema checks
@@ -137,6 +176,7 @@ function secretValue(secret, key) {
 async function checkOverlay(name, file, server, docker) {
   const errors = [];
   const fail = (msg) => errors.push(`${name}: ${msg}`);
+  const stage = name.split("-")[0];  // dev, prod (variants: prod-tls, ...)
   const docs = parseAllDocuments(fs.readFileSync(file, "utf8"));
   const objects = [];
   for (const d of docs) {
@@ -236,6 +276,8 @@ async function checkOverlay(name, file, server, docker) {
       if (secretValue(s, ref.key) === undefined) fail(`${what}: Secret ${ref.name} has no key ${ref.key}`);
     } else if (!EXTERNAL_SECRETS.has(ref.name)) {
       fail(`${what}: Secret ${ref.name} is neither rendered nor a documented external Secret`);
+    } else if (stage === "dev") {
+      fail(`${what}: Secret ${ref.name} is not rendered: the dev overlay must be self-contained`);
     }
     return s;
   };
@@ -278,9 +320,29 @@ async function checkOverlay(name, file, server, docker) {
   if (grpcContainerPort?.containerPort !== grpcPort) {
     fail(`container port "grpc" ${grpcContainerPort?.containerPort} != THESIS_LISTEN port ${grpcPort}`);
   }
+  // TLS: on when a certificate or key is configured (server/server.cc).
+  const tlsFiles = ["THESIS_TLS_CERT", "THESIS_TLS_KEY", "THESIS_TLS_CLIENT_CA"].filter((n) => setting(n));
+  const tls = Boolean(setting("THESIS_TLS_CERT") || setting("THESIS_TLS_KEY"));
+  if (tls && !(setting("THESIS_TLS_CERT") && setting("THESIS_TLS_KEY"))) {
+    fail("TLS needs both THESIS_TLS_CERT and THESIS_TLS_KEY (the server refuses to start otherwise)");
+  }
+  if (!tls && setting("THESIS_TLS_CLIENT_CA")) {
+    fail("THESIS_TLS_CLIENT_CA without THESIS_TLS_CERT/THESIS_TLS_KEY (the server refuses to start)");
+  }
   const probes = { startupProbe: server.liveness, livenessProbe: server.liveness, readinessProbe: server.readiness };
   for (const [probe, service] of Object.entries(probes)) {
     const p = container[probe];
+    if (tls) {
+      // The kubelet's gRPC probe dials plaintext and has no client
+      // certificate: with TLS on it always fails. A TCP probe on the port is
+      // what is left (docs/deploy.md, "TLS and probes").
+      if (p?.grpc) fail(`${probe}: a gRPC probe cannot reach a TLS server (the kubelet dials plaintext); use tcpSocket`);
+      else if (!p?.tcpSocket) fail(`${probe}: with TLS on, want a tcpSocket probe on the gRPC port`);
+      else if (p.tcpSocket.port !== grpcPort && p.tcpSocket.port !== "grpc") {
+        fail(`${probe}: port ${p.tcpSocket.port} != server port ${grpcPort}`);
+      }
+      continue;
+    }
     if (!p?.grpc) {
       fail(`${probe}: want a gRPC probe (grpc: {port, service: ${service}})`);
       continue;
@@ -290,8 +352,13 @@ async function checkOverlay(name, file, server, docker) {
       fail(`${probe}: service "${p.grpc.service}" != "${service}" (server/server.h)`);
     }
   }
-  const metricsPort = server.env.has("THESIS_METRICS_LISTEN") ? portOf(setting("THESIS_METRICS_LISTEN")) : null;
-  if (metricsPort) {
+  // The server serves no metrics unless THESIS_METRICS_LISTEN is set (its
+  // default is empty), and the pods are scraped: it must be set.
+  const metricsPort = portOf(setting("THESIS_METRICS_LISTEN"));
+  if (!metricsPort) {
+    fail(`THESIS_METRICS_LISTEN ${JSON.stringify(setting("THESIS_METRICS_LISTEN") ?? "")}: set it to host:port ` +
+      "(the server's default is no metrics endpoint)");
+  } else {
     const mp = ports.find((p) => p.name === "metrics");
     if (mp?.containerPort !== metricsPort) {
       fail(`container port "metrics" ${mp?.containerPort} != THESIS_METRICS_LISTEN port ${metricsPort}`);
@@ -324,6 +391,67 @@ async function checkOverlay(name, file, server, docker) {
   // Mounted configuration: the robots list and the class tables.
   const mountOf = (dir) => (container.volumeMounts ?? []).find((m) => m.mountPath.replace(/\/+$/, "") === dir);
   const volume = (n) => (spec.volumes ?? []).find((v) => v.name === n);
+
+  // A file the server reads from a mounted Secret: a whole-directory,
+  // read-only mount of a Secret volume that holds the file's key. Returns
+  // the file's text when the Secret is rendered, null when it is external.
+  const secretVolumesChecked = new Set();
+  const secretFile = (variable) => {
+    const file = setting(variable);
+    const dir = path.posix.dirname(file);
+    const base = path.posix.basename(file);
+    const mount = mountOf(dir);
+    const vol = mount && volume(mount.name);
+    if (!mount || mount.subPath || mount.subPathExpr) {
+      fail(`${variable} ${file}: want a whole-directory volume mount at ${dir} (a subPath mount never sees Secret updates)`);
+      return null;
+    }
+    if (!vol?.secret?.secretName) {
+      fail(`${variable} ${file}: the volume mounted at ${dir} is not a Secret`);
+      return null;
+    }
+    secretVolumesChecked.add(vol.name);
+    if (mount.readOnly !== true) fail(`${variable}: mount ${dir} read-only`);
+    // With items, only the listed keys appear, under their paths.
+    const item = (vol.secret.items ?? []).find((i) => i.path === base);
+    if (vol.secret.items && !item) {
+      fail(`${variable} ${file}: the Secret volume's items do not project ${base}`);
+      return null;
+    }
+    const key = item ? item.key : base;
+    const secretName = vol.secret.secretName;
+    const secret = checkSecretRef({ name: secretName, key }, `${variable} ${file}`);
+    return secret ? secretValue(secret, key) ?? null : null;
+  };
+
+  // Access control: every overlay runs with API keys.
+  let accessSummary = "";
+  if (!setting("THESIS_API_KEYS_FILE")) {
+    fail("THESIS_API_KEYS_FILE is not set: without it every caller may do everything (development only)");
+  } else {
+    const text = secretFile("THESIS_API_KEYS_FILE");
+    if (text !== null) {
+      const { keys, error } = parseApiKeys(text);
+      if (error) fail(`API keys file ${setting("THESIS_API_KEYS_FILE")}: ${error} (the server would not start)`);
+      else if (keys.length === 0) fail("the API keys file lists no key: every call would be refused");
+      else accessSummary = `; API keys ${keys.map((k) => `${k.name}/${k.role}`).join(", ")}`;
+    } else {
+      accessSummary = "; API keys from an external Secret";
+    }
+  }
+  for (const n of tlsFiles) {
+    const text = secretFile(n);
+    if (text !== null && !text.includes("-----BEGIN")) fail(`${n}: the file is not PEM (the server would not start)`);
+  }
+  for (const v of spec.volumes ?? []) {
+    if (v.secret && !secretVolumesChecked.has(v.name) && !secrets.some((x) => x.metadata.name === v.secret.secretName)) {
+      if (!EXTERNAL_SECRETS.has(v.secret.secretName)) {
+        fail(`volume ${v.name}: Secret ${v.secret.secretName} is neither rendered nor a documented external Secret`);
+      } else if (stage === "dev") {
+        fail(`volume ${v.name}: Secret ${v.secret.secretName} is not rendered: the dev overlay must be self-contained`);
+      }
+    }
+  }
   const robotsFile = setting("THESIS_ROBOTS_FILE");
   if (!robotsFile) {
     fail("THESIS_ROBOTS_FILE is not set: mount the robots list ConfigMap and point it there");
@@ -408,6 +536,11 @@ async function checkOverlay(name, file, server, docker) {
     if (!(s.spec.ports ?? []).some((p) => resolvePort(p.targetPort ?? p.port) === grpcPort)) {
       fail(`Service ${s.metadata.name} does not expose the gRPC port ${grpcPort}`);
     }
+    for (const p of s.spec.ports ?? []) {
+      if (tls && resolvePort(p.targetPort ?? p.port) === grpcPort && p.appProtocol === "kubernetes.io/h2c") {
+        fail(`Service ${s.metadata.name} port ${p.name ?? p.port}: appProtocol kubernetes.io/h2c (cleartext) with TLS on`);
+      }
+    }
   }
 
   // PodDisruptionBudget and HorizontalPodAutoscaler.
@@ -473,8 +606,8 @@ async function checkOverlay(name, file, server, docker) {
   // Database: in-cluster (a PostgreSQL StatefulSet) or external.
   const statefulSets = all("StatefulSet");
   const postgres = statefulSets.find((s) => (podSpec(s).containers ?? []).some((c) => /(^|\/)postgres(:|@|$)/.test(c.image ?? "")));
-  if (name === "dev" && !postgres) fail("the dev overlay should run PostgreSQL (a StatefulSet)");
-  if (name === "prod" && postgres) fail("the prod overlay should use an external PostgreSQL, not a StatefulSet");
+  if (stage === "dev" && !postgres) fail("the dev overlay should run PostgreSQL (a StatefulSet)");
+  if (stage === "prod" && postgres) fail("the prod overlay should use an external PostgreSQL, not a StatefulSet");
   let dbPort = 5432;
   const dbSecret = dbRef && secrets.find((x) => x.metadata.name === dbRef.name);
   const dbUrl = dbSecret && secretValue(dbSecret, dbRef.key);
@@ -567,8 +700,9 @@ async function checkOverlay(name, file, server, docker) {
   if (jobPolicies.includes(false)) fail("the migration Job's pods may not reach PostgreSQL under the NetworkPolicies");
 
   const kinds = [...new Set(objects.map((o) => o.kind))].sort().join(", ");
-  const summary = `${objects.length} objects valid (${kinds}); image ${image}; gRPC port ${grpcPort}, probes ` +
-    `${server.liveness}/${server.readiness}; budget ${budget}`;
+  const probeSummary = tls ? "TLS on (tcpSocket probes)" : `plaintext, gRPC probes ${server.liveness}/${server.readiness}`;
+  const summary = `${objects.length} objects valid (${kinds}); image ${image}; gRPC port ${grpcPort}, ` +
+    `${probeSummary}; metrics port ${metricsPort}${accessSummary}; budget ${budget}`;
   return { errors, summary };
 }
 
