@@ -1,5 +1,6 @@
 #include "server/api/download_recorder.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -11,9 +12,10 @@ DownloadRecorder::DownloadRecorder(storage::Backend& backend, RobotsSource& robo
                                    ServerObserver* observer)
     : options_(options),
       robots_(robots),
-      observer_(observer != nullptr ? observer : &default_observer_),
-      session_(backend.NewSession()) {
-  writer_ = std::thread([this] { WriterLoop(); });
+      observer_(observer != nullptr ? observer : &default_observer_) {
+  for (int i = 0; i < std::max(1, options.writers); ++i) {
+    writers_.emplace_back(&DownloadRecorder::WriterLoop, this, backend.NewSession());
+  }
 }
 
 DownloadRecorder::~DownloadRecorder() { Shutdown(); }
@@ -33,10 +35,12 @@ void DownloadRecorder::Shutdown() {
     if (stopping_) return;
     stopping_ = true;
   }
-  if (writer_.joinable()) writer_.join();
+  for (std::thread& t : writers_) {
+    if (t.joinable()) t.join();
+  }
 }
 
-void DownloadRecorder::WriterLoop() {
+void DownloadRecorder::WriterLoop(std::unique_ptr<storage::Session> session) {
   for (;;) {
     std::vector<Pending> batch;
     {
@@ -77,7 +81,7 @@ void DownloadRecorder::WriterLoop() {
 
     const absl::Time start = absl::Now();
     absl::StatusOr<std::vector<storage::RecordedEvent>> results =
-        session_->downloads().Record(ctx, events, robots_.Current());
+        session->downloads().Record(ctx, events, robots_.Current());
     observer_->DownloadBatch(static_cast<int64_t>(events.size()), absl::Now() - start,
                              results.ok());
     if (!results.ok()) observer_->StorageError(absl::StatusCodeToString(results.status().code()));
