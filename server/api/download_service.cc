@@ -63,13 +63,6 @@ void ToProto(const Counts& c, v1::CounterMetrics* out) {
   out->set_unique_item_requests(c.unique_requests);
 }
 
-void Add(Counts* sum, const Counts& c) {
-  sum->total_investigations += c.total_investigations;
-  sum->unique_investigations += c.unique_investigations;
-  sum->total_requests += c.total_requests;
-  sum->unique_requests += c.unique_requests;
-}
-
 absl::StatusOr<storage::Metric> ToMetric(v1::CounterMetric m, absl::string_view field) {
   switch (m) {
     case v1::TOTAL_ITEM_INVESTIGATIONS:
@@ -203,7 +196,7 @@ grpc::ServerUnaryReactor* DownloadServiceImpl::GetDownloadStats(
           response->set_legacy_download_count(*stats->legacy_download_count);
         }
         Counts total;
-        for (const storage::DayCounts& d : stats->days) Add(&total, d.counts);
+        for (const storage::DayCounts& d : stats->days) total += d.counts;
         ToProto(total, response->mutable_metrics());
         if (granularity == v1::GRANULARITY_UNSPECIFIED || stats->days.empty()) {
           return absl::OkStatus();
@@ -223,7 +216,7 @@ grpc::ServerUnaryReactor* DownloadServiceImpl::GetDownloadStats(
           for (absl::CivilDay day = first; day <= last; ++day) {
             Counts c;
             while (next < stats->days.size() && stats->days[next].day == day) {
-              Add(&c, stats->days[next++].counts);
+              c += stats->days[next++].counts;
             }
             v1::DownloadStatsPoint* point = response->add_series();
             point->set_period(absl::FormatCivilTime(day));
@@ -233,7 +226,7 @@ grpc::ServerUnaryReactor* DownloadServiceImpl::GetDownloadStats(
           for (absl::CivilMonth month(first); month <= absl::CivilMonth(last); ++month) {
             Counts c;
             while (next < stats->days.size() && absl::CivilMonth(stats->days[next].day) == month) {
-              Add(&c, stats->days[next++].counts);
+              c += stats->days[next++].counts;
             }
             v1::DownloadStatsPoint* point = response->add_series();
             point->set_period(absl::FormatCivilTime(month));

@@ -101,6 +101,14 @@ struct Counts {
   int64_t total_requests = 0;
   int64_t unique_requests = 0;
 
+  Counts& operator+=(const Counts& o) {
+    total_investigations += o.total_investigations;
+    unique_investigations += o.unique_investigations;
+    total_requests += o.total_requests;
+    unique_requests += o.unique_requests;
+    return *this;
+  }
+
   bool operator==(const Counts& o) const {
     return total_investigations == o.total_investigations &&
            unique_investigations == o.unique_investigations && total_requests == o.total_requests &&

@@ -246,13 +246,6 @@ class MemoryThesisRepository : public ThesisRepository {
   std::shared_ptr<MemoryBackend::State> state_;
 };
 
-void AddCounts(domain::counter::Counts* sum, const domain::counter::Counts& c) {
-  sum->total_investigations += c.total_investigations;
-  sum->unique_investigations += c.unique_investigations;
-  sum->total_requests += c.total_requests;
-  sum->unique_requests += c.unique_requests;
-}
-
 class MemoryDownloadRepository : public DownloadRepository {
  public:
   explicit MemoryDownloadRepository(std::shared_ptr<MemoryBackend::State> state)
@@ -326,7 +319,7 @@ class MemoryDownloadRepository : public DownloadRepository {
                   if (rows.empty() || rows.back().id != id) {
                     rows.push_back({id, t ? domain::SortTitle(*t) : "", {}});
                   }
-                  AddCounts(&rows.back().counts, c);
+                  rows.back().counts += c;
                 });
     rows.erase(std::remove_if(rows.begin(), rows.end(),
                               [&](const TopRow& r) { return MetricOf(r.counts, q.metric) <= 0; }),
@@ -357,7 +350,7 @@ class MemoryDownloadRepository : public DownloadRepository {
                     item.months.resize(months);
                     page.items.push_back(std::move(item));
                   }
-                  AddCounts(&page.items.back().months[absl::CivilMonth(day) - q.first], c);
+                  page.items.back().months[absl::CivilMonth(day) - q.first] += c;
                 });
     page.items.erase(std::remove_if(page.items.begin(), page.items.end(),
                                     [](const ReportItem& item) {

@@ -92,13 +92,6 @@ Counts ReadCounts(const pqxx::row& row, int first) {
   return c;
 }
 
-void Add(Counts* sum, const Counts& c) {
-  sum->total_investigations += c.total_investigations;
-  sum->unique_investigations += c.unique_investigations;
-  sum->total_requests += c.total_requests;
-  sum->unique_requests += c.unique_requests;
-}
-
 bool IsZero(const Counts& c) { return c == Counts(); }
 
 const char* MetricColumn(Metric m) {
@@ -162,7 +155,7 @@ class PgDownloadRepository : public DownloadRepository {
     return session_.Run<DownloadStats>(
         ctx, "download_stats",
         [&](pqxx::connection& c) -> absl::StatusOr<DownloadStats> {
-          pqxx::read_transaction txn(c);
+          pqxx::nontransaction txn(c);  // reads: no BEGIN/COMMIT round trips
           DownloadStats stats;
           pqxx::result legacy = txn.exec_prepared(session_.Prepare(sql::kDlLegacyCount), id);
           if (!legacy.empty()) {
@@ -184,7 +177,7 @@ class PgDownloadRepository : public DownloadRepository {
     return session_.Run<std::vector<ThesisCounts>>(
         ctx, "download_totals",
         [&](pqxx::connection& c) -> absl::StatusOr<std::vector<ThesisCounts>> {
-          pqxx::read_transaction txn(c);
+          pqxx::nontransaction txn(c);  // reads: no BEGIN/COMMIT round trips
           std::vector<ThesisCounts> out;
           for (const pqxx::row& row :
                txn.exec_prepared(session_.Prepare(sql::kDlTotals), TextArray(ids))) {
@@ -229,7 +222,7 @@ class PgDownloadRepository : public DownloadRepository {
     return session_.Run<std::vector<TopRow>>(
         ctx, "top_theses",
         [&](pqxx::connection& c) -> absl::StatusOr<std::vector<TopRow>> {
-          pqxx::read_transaction txn(c);
+          pqxx::nontransaction txn(c);  // reads: no BEGIN/COMMIT round trips
           std::vector<const char*> pointers;
           for (const std::string& p : params) pointers.push_back(p.c_str());
           std::vector<TopRow> out;
@@ -408,7 +401,7 @@ class PgDownloadRepository : public DownloadRepository {
     for (const auto& [key, counts] : engine.by_day()) {
       if (IsZero(counts)) continue;
       daily.Add(key.first, DayNumber(key.second), counts);
-      Add(&by_month[{key.first, MonthNumber(absl::CivilMonth(key.second))}], counts);
+      by_month[{key.first, MonthNumber(absl::CivilMonth(key.second))}] += counts;
     }
     for (const auto& [key, counts] : by_month) {
       if (!IsZero(counts)) monthly.Add(key.first, key.second, counts);
