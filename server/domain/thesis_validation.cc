@@ -164,8 +164,9 @@ bool IsValidClassificationCode(absl::string_view code) {
     const bool punct = c == '.' || c == '-' || c == '+' || c == '/' || c == '=' || c == ':' ||
                        c == '"' || c == '(' || c == ')' || c == '<' || c == '>';
     if (!digit && !punct) return false;
-    // A dot always separates digits (TP311.13); no doubled separators.
-    if (c == '.' && !(prev >= '0' && prev <= '9') && prev != '+') return false;
+    // A dot separates digits (TP311.13), or starts the short end of a range
+    // (C829.3/.7) or of + notation (Q959.212+.2); no doubled separators.
+    if (c == '.' && !(prev >= '0' && prev <= '9') && prev != '+' && prev != '/') return false;
     if (punct && prev == c && c != '"') return false;
     prev = c;
   }

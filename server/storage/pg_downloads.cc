@@ -305,6 +305,7 @@ class PgDownloadRepository : public DownloadRepository {
       pqxx::connection& c, const std::vector<Event>& events,
       const std::shared_ptr<const domain::counter::RobotFilter>& robots) {
     pqxx::work txn(c);
+    txn.exec_prepared(session_.Prepare(sql::kDlBatchLock));
     std::vector<RecordedEvent> results(events.size());
 
     // The keys of every state row the events may depend on (a few more than

@@ -120,6 +120,14 @@ inline constexpr Statement kSchemaVersion{
 #define THESIS_PG_TIME(micros) "('epoch'::timestamptz + " micros " * interval '1 microsecond')"
 #define THESIS_PG_DAY(days) "(date '1970-01-01' + " days ")"
 
+// Batches of download events from every session and replica take turns:
+// without it, two batches creating the same state rows could deadlock (the
+// statements of one write touch five tables in no fixed order) and wait a
+// second for the deadlock detector. Each batch carries every event queued
+// while the previous one ran, so taking turns costs little.
+inline constexpr Statement kDlBatchLock{"dl_batch_lock",
+                                        "SELECT pg_advisory_xact_lock(7513447203410117002)"};
+
 // A batch of download events is one read and one write (and the commit):
 // round trips are most of a small batch's cost.
 //

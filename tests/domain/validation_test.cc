@@ -216,7 +216,7 @@ TEST(ParseThesisNameTest, ErrorNamesTheGivenField) {
 
 TEST(IsValidClassificationCodeTest, AcceptsCodesAsWritten) {
   for (const char* code : {"D630", "TP311.13", "TP391", "B-4", "R73-3", "Q959.212+.2", "B31/39",
-                           "X", "TP", "F", "TN929.5", "G642.0", "O157.5", "D923.4"}) {
+                           "C829.3/.7", "X", "TP", "F", "TN929.5", "G642.0", "O157.5", "D923.4"}) {
     EXPECT_TRUE(IsValidClassificationCode(code)) << code;
   }
 }
@@ -225,7 +225,7 @@ TEST(IsValidClassificationCodeTest, RejectsMalformedCodes) {
   for (const char* code :
        {"",       "d630", "tp311.13",  "Tp391", "TP 391", " TP391", "TP391 ",      "TP311.",
         "TP311-", "B31/", "Q959+",     "1TP",   "123",    "TP;391", "TP391;TP311", "TPX311",
-        "TP..3",  "TP.3", "TP311..13", "TP3,1", "TP3_1",  "学位"}) {
+        "TP..3",  "TP.3", "TP311..13", "TP3,1", "TP3_1",  "学位",   "C829.3/."}) {
     EXPECT_FALSE(IsValidClassificationCode(code)) << '"' << code << '"';
   }
   const std::string too_long = "TP" + std::string(kMaxClassificationCodeBytes - 1, '1');
