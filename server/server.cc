@@ -4,26 +4,22 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
+#include "server/common/watched_file.h"
 
 namespace thesis {
 namespace {
 
 absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in.good() && !in.eof()) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read the ", what, " ", path));
-  }
-  if (text.str().find("-----BEGIN") == std::string::npos) {
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok())
+    return absl::InvalidArgumentError(absl::StrCat(what, " ", text.status().message()));
+  if (text->find("-----BEGIN") == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("the ", what, " ", path, " is not PEM"));
   }
-  return text.str();
+  return text;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
@@ -138,8 +134,14 @@ void ThesisServer::SetReady(bool ready) {
 void ThesisServer::ReadinessLoop() {
   std::unique_ptr<storage::Session> session = backend_->NewSession();
   std::string last_problem = "starting";
-  std::string last_robots_problem;
-  std::string last_keys_problem;
+  // Files re-read while running: a problem is logged once, until it changes.
+  std::string last_keys_problem, last_robots_problem;
+  auto reload = [](const absl::Status& status, absl::string_view keeping, std::string* last) {
+    if (!status.ok() && status.message() != *last) {
+      LogWarning(absl::StrCat("keeping the ", keeping, " in force: ", status.message()));
+    }
+    *last = std::string(status.message());
+  };
   absl::Time next_prune = absl::Now();
   while (true) {
     absl::Status status = session->CheckReady(config_.required_schema_version);
@@ -154,19 +156,8 @@ void ThesisServer::ReadinessLoop() {
     }
     if (stop_readiness_.HasBeenNotified()) return;
     SetReady(status.ok());
-    if (const absl::Status keys = authorizer_.Reload(); !keys.ok()) {
-      if (keys.message() != last_keys_problem) {
-        LogWarning(absl::StrCat("keeping the API keys in force: ", keys.message()));
-      }
-      last_keys_problem = std::string(keys.message());
-    } else {
-      last_keys_problem.clear();
-    }
-    const absl::Status robots = robots_.Reload();
-    if (!robots.ok() && robots.message() != last_robots_problem) {
-      LogWarning(absl::StrCat("keeping the robot patterns in force: ", robots.message()));
-    }
-    last_robots_problem = std::string(robots.message());
+    reload(authorizer_.Reload(), "API keys", &last_keys_problem);
+    reload(robots_.Reload(), "robot patterns", &last_robots_problem);
     if (status.ok() && absl::Now() >= next_prune) {
       absl::Status pruned = session->PruneRequestLog(config_.request_log_retention);
       if (!pruned.ok()) LogWarning(absl::StrCat("pruning request_log: ", pruned.message()));

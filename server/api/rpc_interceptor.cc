@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -12,28 +13,6 @@ namespace thesis::api {
 namespace {
 
 using grpc::experimental::InterceptionHookPoints;
-
-const char* CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
-}
 
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -87,7 +66,8 @@ class RpcInterceptor : public grpc::experimental::Interceptor {
 
   void Done(grpc::StatusCode code) {
     const absl::Duration latency = absl::Now() - start_;
-    const char* name = CodeName(code);
+    // gRPC's codes are the canonical ones absl::StatusCode numbers too.
+    const std::string name = absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
     observer_.RpcDone(info_->method(), name, latency);
     const std::string key = principals_.Take(info_->server_context());
     // Health checks (probes every few seconds) are counted, not logged.

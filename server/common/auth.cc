@@ -1,11 +1,8 @@
 #include "server/common/auth.h"
 
 #include <openssl/sha.h>
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -102,35 +99,28 @@ absl::StatusOr<absl::flat_hash_map<std::string, ApiKey>> ParseApiKeys(absl::stri
 Authorizer::Authorizer(std::string keys_file) : keys_file_(std::move(keys_file)) {}
 
 absl::Status Authorizer::Reload() {
-  if (keys_file_.empty()) return absl::OkStatus();
-  struct stat st;
-  if (stat(keys_file_.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat("API keys file ", keys_file_, ": cannot read it"));
+  if (!enabled()) return absl::OkStatus();
+  absl::StatusOr<std::optional<std::string>> text = keys_file_.ReadIfChanged();
+  if (!text.ok()) {
+    return absl::NotFoundError(absl::StrCat("API keys file ", text.status().message()));
   }
-  const std::string stamp = absl::StrCat(st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, "/",
-                                         static_cast<int64_t>(st.st_size), "/", st.st_ino);
-  {
-    absl::MutexLock lock(&mu_);
-    if (stamp == loaded_stamp_) return absl::OkStatus();
-  }
-  std::ifstream in(keys_file_, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<absl::flat_hash_map<std::string, ApiKey>> keys = ParseApiKeys(text.str());
+  if (!text->has_value()) return absl::OkStatus();
+  absl::StatusOr<absl::flat_hash_map<std::string, ApiKey>> keys = ParseApiKeys(**text);
   if (!keys.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("API keys file ", keys_file_, ": ", keys.status().message()));
+        absl::StrCat("API keys file ", keys_file_.path(), ": ", keys.status().message()));
   }
-  LogInfo("API keys loaded", {{"file", keys_file_}, {"keys", static_cast<int64_t>(keys->size())}});
+  LogInfo("API keys loaded",
+          {{"file", keys_file_.path()}, {"keys", static_cast<int64_t>(keys->size())}});
+  keys_file_.Accept();
   absl::MutexLock lock(&mu_);
   keys_ = std::move(*keys);
-  loaded_stamp_ = stamp;
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Authorizer::Check(const grpc::ServerContextBase& context,
                                               Role required) {
-  if (keys_file_.empty()) return std::string();
+  if (!enabled()) return std::string();
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end())

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/common/watched_file.h"
 
 namespace thesis {
 
@@ -57,7 +58,7 @@ class Authorizer {
   // Loads the file if it changed since the last load; OK when nothing
   // needed loading. The constructor does not load: call it once at start.
   absl::Status Reload();
-  bool enabled() const { return !keys_file_.empty(); }
+  bool enabled() const { return !keys_file_.path().empty(); }
 
   // The key behind the call's `authorization: Bearer` token, if it may act
   // as `required`: UNAUTHENTICATED without a valid token, PERMISSION_DENIED
@@ -71,11 +72,10 @@ class Authorizer {
     absl::Time refreshed;
   };
 
-  const std::string keys_file_;
+  WatchedFile keys_file_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, ApiKey> keys_ ABSL_GUARDED_BY(mu_);     // by token hash
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);  // by key name
-  std::string loaded_stamp_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace thesis

@@ -1,9 +1,5 @@
 #include "server/common/robots_source.h"
 
-#include <sys/stat.h>
-
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -12,39 +8,27 @@
 namespace thesis {
 
 RobotsSource::RobotsSource(std::string path)
-    : path_(std::move(path)), current_(domain::counter::RobotFilter::BuiltIn()) {}
+    : file_(std::move(path)), current_(domain::counter::RobotFilter::BuiltIn()) {}
 
 absl::Status RobotsSource::Reload() {
-  if (path_.empty()) return absl::OkStatus();
-  struct stat st;
-  if (stat(path_.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat("robots list ", path_, ": cannot read it"));
-  }
-  const std::string stamp = absl::StrCat(st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, "/",
-                                         static_cast<int64_t>(st.st_size), "/", st.st_ino);
-  {
-    absl::MutexLock lock(&mu_);
-    if (stamp == loaded_stamp_) return absl::OkStatus();
-  }
-  std::ifstream in(path_, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in.good() && !in.eof()) {
-    return absl::NotFoundError(absl::StrCat("robots list ", path_, ": cannot read it"));
-  }
+  if (file_.path().empty()) return absl::OkStatus();
+  absl::StatusOr<std::optional<std::string>> text = file_.ReadIfChanged();
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat("robots list ", text.status().message()));
+  if (!text->has_value()) return absl::OkStatus();
   std::vector<std::string> rejected;
-  auto filter = domain::counter::RobotFilter::WithCounterList(text.str(), &rejected);
+  auto filter = domain::counter::RobotFilter::WithCounterList(**text, &rejected);
   if (!filter.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("robots list ", path_, ": ", filter.status().message()));
+        absl::StrCat("robots list ", file_.path(), ": ", filter.status().message()));
   }
   for (const std::string& p : rejected) {
-    LogWarning(absl::StrCat("robots list ", path_, ": pattern left out (not RE2): ", p));
+    LogWarning(absl::StrCat("robots list ", file_.path(), ": pattern left out (not RE2): ", p));
   }
-  LogInfo(absl::StrCat("robots list ", path_, ": ", (*filter)->pattern_count(), " patterns"));
+  LogInfo(
+      absl::StrCat("robots list ", file_.path(), ": ", (*filter)->pattern_count(), " patterns"));
+  file_.Accept();
   absl::MutexLock lock(&mu_);
   current_ = std::move(*filter);
-  loaded_stamp_ = stamp;
   return absl::OkStatus();
 }
 

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "server/common/watched_file.h"
 #include "server/domain/counter.h"
 
 namespace thesis {
@@ -28,10 +29,9 @@ class RobotsSource {
   std::shared_ptr<const domain::counter::RobotFilter> Current() const;
 
  private:
-  const std::string path_;
+  WatchedFile file_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const domain::counter::RobotFilter> current_ ABSL_GUARDED_BY(mu_);
-  std::string loaded_stamp_ ABSL_GUARDED_BY(mu_);  // mtime and size of the loaded file
 };
 
 }  // namespace thesis

@@ -202,10 +202,7 @@ Counts Engine::Total(const std::string& item) const {
   Counts sum;
   for (auto it = by_day_.lower_bound({item, absl::CivilDay::min()});
        it != by_day_.end() && it->first.first == item; ++it) {
-    sum.total_investigations += it->second.total_investigations;
-    sum.unique_investigations += it->second.unique_investigations;
-    sum.total_requests += it->second.total_requests;
-    sum.unique_requests += it->second.unique_requests;
+    sum += it->second;
   }
   return sum;
 }

@@ -34,7 +34,7 @@
 #include "server/domain/counter.h"
 #include "server/server.h"
 #include "server/storage/pg_admin.h"
-#include "tests/support/subprocess.h"
+#include "tests/support/server_process.h"
 #include "tests/support/test_env.h"
 #include "thesis/client/thesis_client.h"
 
@@ -91,71 +91,16 @@ class PrivateCluster {
   std::string dir_;
 };
 
-// The real thesis-server binary, its stderr appended to `log`. The shell
-// execs the server, so the pid is the server's; the Subprocess kills it
-// (SIGKILL) and reaps it on destruction.
-std::unique_ptr<testing::Subprocess> Spawn(const std::vector<std::string>& args,
-                                           const std::string& log) {
-  std::vector<std::string> argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>\"$THESIS_FAULT_LOG\"",
-                                   THESIS_SERVER_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  // Any other HTTP endpoint (metrics) on a free port too, so that two
-  // replicas can run side by side; a binary without one ignores it.
-  return std::make_unique<testing::Subprocess>(
-      argv,
-      std::vector<std::string>{"THESIS_FAULT_LOG=" + log, "THESIS_METRICS_LISTEN=127.0.0.1:0"});
-}
+using Replica = testing::ServerProcess;
 
-std::unique_ptr<grpc::health::v1::Health::Stub> HealthStub(const std::string& address) {
-  client::ClientOptions options;
-  options.target = address;
-  return grpc::health::v1::Health::NewStub(client::CreateChannel(options));
-}
-
-bool WaitUntilReady(const std::string& address, absl::Duration timeout) {
-  auto health = HealthStub(address);
-  const absl::Time give_up = absl::Now() + timeout;
-  while (absl::Now() < give_up) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
-    grpc::health::v1::HealthCheckRequest request;
-    request.set_service(kReadinessService);
-    HealthCheckResponse response;
-    if (health->Check(&context, request, &response).ok() &&
-        response.status() == HealthCheckResponse::SERVING) {
-      return true;
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return false;
-}
-
-struct Replica {
-  std::unique_ptr<testing::Subprocess> process;
-  std::string address;
-};
-
-// Starts a replica on a free port and waits until it is ready.
+// A replica on a free port, ready.
 absl::StatusOr<Replica> StartReplica(const std::string& url, const std::string& log) {
-  Replica r;
-  r.process = Spawn({"serve", "--storage=postgres", "--database_url=" + url, "--listen=127.0.0.1:0",
-                     absl::StrCat("--page_token_secret=", kPageTokenSecret), "--workers=4",
-                     "--drain_s=0", "--shutdown_grace_s=2", "--readiness_interval_ms=200"},
-                    log);
-  if (!r.process->started()) return absl::InternalError("cannot start thesis-server");
-  std::string line;
-  // Other lines (e.g. "metrics on port N") may come first.
-  while (r.process->ReadLine(&line) && line.rfind("listening on port ", 0) != 0) {
-  }
-  if (line.rfind("listening on port ", 0) != 0) {
-    return absl::InternalError(
-        absl::StrCat("thesis-server did not start: '", line, "', see ", log));
-  }
-  r.address = "127.0.0.1:" + line.substr(18);
-  if (!WaitUntilReady(r.address, absl::Seconds(15))) {
-    return absl::DeadlineExceededError(absl::StrCat("replica ", r.address, " never became ready"));
-  }
-  return r;
+  return testing::StartServer(
+      THESIS_SERVER_BINARY,
+      {"serve", "--storage=postgres", "--database_url=" + url, "--listen=127.0.0.1:0",
+       absl::StrCat("--page_token_secret=", kPageTokenSecret), "--workers=4", "--drain_s=0",
+       "--shutdown_grace_s=2", "--readiness_interval_ms=200"},
+      log);
 }
 
 // The clients of the two replica slots; a restarted replica replaces its slot.
@@ -521,7 +466,8 @@ class DownloadFaultTest : public ::testing::Test {
         << "could not start a private PostgreSQL in " << cluster_->dir();
     url_ = *url;
 
-    auto migrate = Spawn({"migrate", "--database_url=" + url_}, LogPath("migrate"));
+    auto migrate = testing::SpawnServer(THESIS_SERVER_BINARY, {"migrate", "--database_url=" + url_},
+                                        LogPath("migrate"));
     ASSERT_TRUE(migrate->started());
     for (std::string line; migrate->ReadLine(&line);) {
     }

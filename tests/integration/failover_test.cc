@@ -41,7 +41,7 @@
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "server/server.h"
-#include "tests/support/subprocess.h"
+#include "tests/support/server_process.h"
 #include "thesis/client/thesis_client.h"
 
 namespace thesis {
@@ -89,62 +89,18 @@ class TempDir {
   std::string path_;
 };
 
-bool CheckReadiness(const std::string& address, absl::Duration timeout) {
-  client::ClientOptions options;
-  options.target = address;
-  auto health = grpc::health::v1::Health::NewStub(client::CreateChannel(options));
-  const absl::Time give_up = absl::Now() + timeout;
-  while (absl::Now() < give_up) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
-    grpc::health::v1::HealthCheckRequest request;
-    request.set_service(kReadinessService);
-    HealthCheckResponse response;
-    if (health->Check(&context, request, &response).ok() &&
-        response.status() == HealthCheckResponse::SERVING) {
-      return true;
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return false;
-}
-
 // One thesis-server process on a free port with in-memory storage, its
-// stderr (the JSON log) in `log`. The shell execs the server, so the pid is
-// the server's; the Subprocess SIGKILLs and reaps it on destruction.
-struct Replica {
-  std::unique_ptr<testing::Subprocess> process;
-  std::string address;
-  std::string log;
-};
+// stderr (the JSON log) in `log`.
+using Replica = testing::ServerProcess;
 
 absl::StatusOr<Replica> StartReplica(const std::string& log) {
-  Replica r;
-  r.log = log;
-  r.process = std::make_unique<testing::Subprocess>(
-      std::vector<std::string>{
-          "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>\"$THESIS_FAILOVER_LOG\"", THESIS_SERVER_BINARY,
-          "serve", "--storage=memory", "--listen=127.0.0.1:0",
-          "--metrics_listen=", absl::StrCat("--page_token_secret=", kPageTokenSecret),
-          "--workers=4", absl::StrCat("--drain_s=", kDrainSeconds),
-          absl::StrCat("--shutdown_grace_s=", kShutdownGraceSeconds),
-          "--readiness_interval_ms=200"},
-      std::vector<std::string>{"THESIS_FAILOVER_LOG=" + log});
-  if (!r.process->started()) return absl::InternalError("cannot start thesis-server");
-  std::string line;
-  // Other lines may come first.
-  while (r.process->ReadLine(&line) && line.rfind("listening on port ", 0) != 0) {
-  }
-  int port = 0;
-  if (line.rfind("listening on port ", 0) != 0 || !absl::SimpleAtoi(line.substr(18), &port)) {
-    return absl::InternalError(
-        absl::StrCat("thesis-server did not start: '", line, "', see ", log));
-  }
-  r.address = absl::StrCat("127.0.0.1:", port);
-  if (!CheckReadiness(r.address, absl::Seconds(15))) {
-    return absl::DeadlineExceededError(absl::StrCat("replica ", r.address, " never became ready"));
-  }
-  return r;
+  return testing::StartServer(
+      THESIS_SERVER_BINARY,
+      {"serve", "--storage=memory", "--listen=127.0.0.1:0",
+       "--metrics_listen=", absl::StrCat("--page_token_secret=", kPageTokenSecret), "--workers=4",
+       absl::StrCat("--drain_s=", kDrainSeconds),
+       absl::StrCat("--shutdown_grace_s=", kShutdownGraceSeconds), "--readiness_interval_ms=200"},
+      log);
 }
 
 // Whether `pid` (a child) has exited within `timeout`. The child stays
