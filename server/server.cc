@@ -67,7 +67,8 @@ ThesisServer::ThesisServer(const ServerConfig& config, std::unique_ptr<storage::
       robots_(config.robots_file),
       recorder_(*backend_, robots_, RecorderOptions(config), observer_.get()),
       thesis_service_(pool_, page_tokens_, access_),
-      download_service_(pool_, recorder_, page_tokens_, access_) {}
+      download_service_(pool_, recorder_, page_tokens_, access_),
+      class_service_(pool_, page_tokens_, access_) {}
 
 absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
     const ServerConfig& config, std::unique_ptr<storage::Backend> backend) {
@@ -97,6 +98,7 @@ absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&server->thesis_service_);
   builder.RegisterService(&server->download_service_);
+  builder.RegisterService(&server->class_service_);
   builder.AddChannelArgument(
       GRPC_ARG_MAX_CONNECTION_AGE_MS,
       static_cast<int>(absl::ToInt64Milliseconds(config.max_connection_age)));

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "server/api/class_service.h"
 #include "server/api/download_recorder.h"
 #include "server/api/download_service.h"
 #include "server/api/rpc_interceptor.h"
@@ -106,6 +107,7 @@ class ThesisServer {
   api::DownloadRecorder recorder_;
   api::ThesisServiceImpl thesis_service_;
   api::DownloadServiceImpl download_service_;
+  api::ClassificationServiceImpl class_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Notification stop_readiness_;

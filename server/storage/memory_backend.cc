@@ -13,6 +13,7 @@
 #include "server/domain/etag.h"
 #include "server/domain/import_key.h"
 #include "server/domain/thesis_validation.h"
+#include "server/storage/class_counting.h"
 #include "server/storage/storage_errors.h"
 
 namespace thesis::storage {
@@ -36,8 +37,26 @@ struct Row {
 
 }  // namespace
 
+// One classification scheme: its table and the tree built from it.
+struct MemoryScheme {
+  std::vector<domain::classes::ClassRow> rows;
+  std::shared_ptr<const domain::classes::SchemeTree> tree;
+  SchemeInfo info;
+  int64_t generation = 1;
+};
+
 struct MemoryBackend::State {
-  explicit State(Clock c) : clock(std::move(c)) {}
+  explicit State(Clock c) : clock(std::move(c)) {
+    for (const std::string& scheme : domain::classes::Schemes()) {
+      MemoryScheme& s = schemes[scheme];
+      s.rows = domain::classes::BuiltinRows(scheme);
+      s.tree = *domain::classes::SchemeTree::Build(scheme, s.rows, s.generation);
+      s.info.title = scheme == domain::classes::kClc ? "中国图书馆分类法 (Chinese Library Classification)"
+                                                     : "学位授予和人才培养学科目录 (degree discipline catalogue)";
+      s.info.version = "builtin";
+      s.info.update_time = clock();
+    }
+  }
 
   const Clock clock;
   absl::Mutex mu;
@@ -49,6 +68,21 @@ struct MemoryBackend::State {
   // request id for retries.
   domain::counter::Engine downloads ABSL_GUARDED_BY(mu){nullptr};
   absl::flat_hash_map<std::string, domain::counter::Outcome> download_requests ABSL_GUARDED_BY(mu);
+  // Classification: placements are computed from the stored records when
+  // counts are read, so they cannot go stale.
+  std::map<std::string, MemoryScheme> schemes ABSL_GUARDED_BY(mu);
+
+  // Counts of every class of `scheme`, from the stored records.
+  absl::flat_hash_map<std::string, ClassCounts> CountClasses(const std::string& scheme)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    absl::flat_hash_map<std::string, ClassCounts> counts;
+    const domain::classes::SchemeTree& tree = *schemes.at(scheme).tree;
+    for (const auto& [id, row] : rows) {
+      CountPlacement(tree.Place(row.thesis), downloads.Total(id).total_requests,
+                     row.thesis.legacy_download_count(), &counts);
+    }
+    return counts;
+  }
 
   // Strictly increasing, like a database sequence would make them.
   int64_t NowMicros() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -384,12 +418,120 @@ class MemoryDownloadRepository : public DownloadRepository {
   std::shared_ptr<MemoryBackend::State> state_;
 };
 
+class MemoryClassRepository : public ClassRepository {
+ public:
+  explicit MemoryClassRepository(std::shared_ptr<MemoryBackend::State> state)
+      : state_(std::move(state)) {}
+
+  absl::StatusOr<ClassSnapshot> Snapshot(const CallContext&, const std::string& scheme,
+                                         const CodesOf& codes_of) override {
+    absl::MutexLock lock(&state_->mu);
+    const MemoryScheme& s = state_->schemes.at(scheme);
+    ClassSnapshot snapshot;
+    snapshot.tree = s.tree;
+    snapshot.info = s.info;
+    absl::flat_hash_map<std::string, ClassCounts> all = state_->CountClasses(scheme);
+    std::vector<std::string> codes = codes_of(*s.tree);
+    codes.insert(codes.end(), {domain::classes::kUnresolved, domain::classes::kNone,
+                               domain::classes::kClassified});
+    for (const std::string& code : codes) {
+      if (auto it = all.find(code); it != all.end()) snapshot.counts[code] = it->second;
+    }
+    return snapshot;
+  }
+
+  absl::StatusOr<ClassImportResult> Import(
+      const CallContext&, const std::string& scheme, const std::string& version,
+      const std::vector<domain::classes::ImportRow>& rows) override {
+    absl::MutexLock lock(&state_->mu);
+    MemoryScheme& s = state_->schemes.at(scheme);
+    ClassImportResult result;
+    result.merge = domain::classes::MergeTable(scheme, s.rows, rows);
+    auto tree = domain::classes::SchemeTree::Build(scheme, result.merge.rows, s.generation + 1);
+    if (!tree.ok()) return absl::InternalError(absl::StrCat("merged table: ", tree.status().message()));
+    s.rows = result.merge.rows;
+    s.tree = *tree;
+    ++s.generation;
+    s.info.version = version;
+    s.info.update_time = state_->clock();
+    result.class_count = static_cast<int64_t>(s.rows.size());
+    result.theses_placed = static_cast<int64_t>(state_->rows.size());
+    result.merge.rows.clear();
+    return result;
+  }
+
+  absl::StatusOr<ClassThesesPage> ListTheses(const CallContext&,
+                                             const ClassThesesQuery& q) override {
+    absl::MutexLock lock(&state_->mu);
+    const domain::classes::SchemeTree& tree = *state_->schemes.at(q.scheme).tree;
+    std::vector<std::pair<domain::SortPosition, ClassThesis>> matches;
+    for (const auto& [id, row] : state_->rows) {
+      const domain::classes::Placement p = tree.Place(row.thesis);
+      if (std::none_of(p.classes.begin(), p.classes.end(),
+                       [&](const auto& c) { return c.first == q.code; })) {
+        continue;
+      }
+      ClassThesis hit{row.thesis, state_->downloads.Total(id).total_requests};
+      domain::SortPosition pos;
+      pos.id = id;
+      if (q.order == ClassOrder::kDownloads) {
+        pos.key = hit.downloads;
+      } else if (q.order == ClassOrder::kDegreeYear) {
+        pos.key = int64_t{row.thesis.degree_year()};
+      } else {
+        pos.key = domain::SortTitle(row.thesis);
+      }
+      if (q.after) {
+        const int cmp = domain::ComparePositions(pos, *q.after);
+        if (q.descending ? cmp >= 0 : cmp <= 0) continue;
+      }
+      matches.emplace_back(std::move(pos), std::move(hit));
+    }
+    std::sort(matches.begin(), matches.end(), [&](const auto& a, const auto& b) {
+      const int cmp = domain::ComparePositions(a.first, b.first);
+      return q.descending ? cmp > 0 : cmp < 0;
+    });
+    ClassThesesPage page;
+    const size_t want = static_cast<size_t>(q.limit);
+    for (size_t i = 0; i < matches.size() && i < want; ++i) {
+      page.theses.push_back(std::move(matches[i].second));
+    }
+    if (matches.size() > want) page.next = matches[want - 1].first;
+    return page;
+  }
+
+  absl::StatusOr<std::vector<Thesis>> LabelledTheses(const CallContext&, const std::string& scheme,
+                                                     int limit) override {
+    absl::MutexLock lock(&state_->mu);
+    const domain::classes::SchemeTree& tree = *state_->schemes.at(scheme).tree;
+    std::vector<Thesis> out;
+    for (const auto& [id, row] : state_->rows) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      if (tree.DirectClasses(row.thesis).empty()) continue;
+      out.push_back(row.thesis);
+    }
+    return out;
+  }
+
+  absl::StatusOr<absl::flat_hash_map<std::string, ClassCounts>> Recount(
+      const CallContext&, const std::string& scheme) override {
+    absl::MutexLock lock(&state_->mu);
+    return state_->CountClasses(scheme);
+  }
+
+  absl::StatusOr<int64_t> PlaceStale(const CallContext&) override { return 0; }
+
+ private:
+  std::shared_ptr<MemoryBackend::State> state_;
+};
+
 class MemorySession : public Session {
  public:
   explicit MemorySession(std::shared_ptr<MemoryBackend::State> state)
-      : state_(state), theses_(state), downloads_(std::move(state)) {}
+      : state_(state), theses_(state), downloads_(state), classes_(std::move(state)) {}
   ThesisRepository& theses() override { return theses_; }
   DownloadRepository& downloads() override { return downloads_; }
+  ClassRepository& classes() override { return classes_; }
   absl::Status CheckReady(int) override { return absl::OkStatus(); }
   absl::Status PruneRequestLog(absl::Duration keep) override {
     absl::MutexLock lock(&state_->mu);
@@ -403,6 +545,7 @@ class MemorySession : public Session {
   std::shared_ptr<MemoryBackend::State> state_;
   MemoryThesisRepository theses_;
   MemoryDownloadRepository downloads_;
+  MemoryClassRepository classes_;
 };
 
 }  // namespace

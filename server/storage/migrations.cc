@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
+#include "server/storage/pg_backend.h"
 #include "server/storage/pg_errors.h"
 
 namespace thesis::storage {
@@ -82,6 +83,26 @@ absl::StatusOr<MigrationReport> Migrate(const std::string& database_url,
       LogInfo(absl::StrCat("migrate: applied ", migration->name));
     }
     report.schema_version = known.empty() ? 0 : known.rbegin()->first;
+    // A migration that changed a classification table leaves the stored
+    // placements behind it; place every thesis again (plain DML, under the
+    // migration lock, so concurrent runners do it once).
+    bool has_classes = false;
+    {
+      pqxx::nontransaction n(conn);
+      has_classes = n.exec1("SELECT to_regclass('class_schemes') IS NOT NULL")[0].as<bool>();
+    }
+    if (has_classes) {
+      PgOptions options;
+      options.database_url = database_url;
+      options.default_statement_timeout = absl::Minutes(30);
+      options.application_name = "thesis-server migrate";
+      PgBackend backend(options);
+      std::unique_ptr<Session> session = backend.NewSession();
+      absl::StatusOr<int64_t> placed = session->classes().PlaceStale(CallContext{});
+      if (!placed.ok()) return placed.status();
+      report.theses_placed = *placed;
+      if (*placed > 0) LogInfo(absl::StrCat("migrate: placed ", *placed, " theses in classes"));
+    }
     return report;
   } catch (...) {
     bool lost = false;

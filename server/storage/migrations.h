@@ -3,6 +3,7 @@
 #ifndef THESIS_SERVER_STORAGE_MIGRATIONS_H_
 #define THESIS_SERVER_STORAGE_MIGRATIONS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ std::string MigrationChecksum(const Migration& migration);
 struct MigrationReport {
   std::vector<std::string> applied;  // names applied by this run
   int schema_version = 0;            // after the run
+  int64_t theses_placed = 0;         // theses placed again in changed classification tables
 };
 
 // Applies the migrations not yet applied, each in its own transaction, under

@@ -280,6 +280,9 @@ absl::StatusOr<Thesis> PgThesisRepository::Create(const CallContext& ctx, const 
     Thesis out = thesis;
     SetTimes(&out, r[0][0].as<int64_t>(), r[0][1].as<int64_t>(), r[0][2].as<int64_t>());
     session_.StoreResponse(txn, idem, &out);
+    if (absl::Status placed = PlaceTheses(session_, txn, {{id, &out}}); !placed.ok()) {
+      return placed;
+    }
     txn.commit();
     return out;
   });
@@ -333,6 +336,7 @@ absl::StatusOr<Thesis> PgThesisRepository::Update(const CallContext& ctx, const 
     if (current.empty()) return ThesisNotFound(id);
     Thesis thesis = ReadThesis(current[0]);
     if (!etag.empty() && etag != thesis.etag()) return EtagMismatch();
+    const Thesis before = thesis;
     absl::Status mutated = mutate(thesis);
     if (!mutated.ok()) return mutated;
     ThesisParams p = MakeThesisParams(id, thesis);
@@ -340,6 +344,11 @@ absl::StatusOr<Thesis> PgThesisRepository::Update(const CallContext& ctx, const 
                                        pqxx::prepare::make_dynamic_params(p.pointers));
     SetTimes(&thesis, -1, r[0][0].as<int64_t>(), r[0][1].as<int64_t>());
     session_.StoreResponse(txn, idem, &thesis);
+    if (PlacementInputsDiffer(before, thesis)) {
+      if (absl::Status placed = PlaceTheses(session_, txn, {{id, &thesis}}); !placed.ok()) {
+        return placed;
+      }
+    }
     txn.commit();
     return thesis;
   });
@@ -362,6 +371,8 @@ absl::Status PgThesisRepository::Delete(const CallContext& ctx, const std::strin
                      return EtagMismatch();
                    }
                    txn.exec_prepared(session_.Prepare(sql::kDeleteThesis), id);
+                   absl::Status unplaced = PlaceTheses(session_, txn, {{id, nullptr}});
+                   if (!unplaced.ok()) return unplaced;
                    txn.commit();
                    return true;
                  })
@@ -414,6 +425,7 @@ absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
         std::vector<ImportOutcome> outcomes;
         outcomes.reserve(items.size());
         std::string inserts = "[", updates = "[";
+        std::vector<std::pair<std::string, const Thesis*>> to_place;
         for (const ImportItem& item : items) {
           const Thesis* existing = nullptr;
           std::string existing_id;
@@ -431,6 +443,9 @@ absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
             if (updates.size() > 1) updates.push_back(',');
             AppendImportRow(&updates, existing_id, nullptr, item.thesis);
             outcomes.push_back(ImportOutcome::kUpdated);
+            if (PlacementInputsDiffer(*existing, item.thesis)) {
+              to_place.emplace_back(existing_id, &item.thesis);
+            }
             continue;
           }
           // A key another record holds stays with that record.
@@ -438,6 +453,7 @@ absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
           if (inserts.size() > 1) inserts.push_back(',');
           AppendImportRow(&inserts, item.id, key_free ? &item.import_key : nullptr, item.thesis);
           outcomes.push_back(ImportOutcome::kCreated);
+          to_place.emplace_back(item.id, &item.thesis);
         }
         if (inserts.size() > 1) {
           inserts.push_back(']');
@@ -447,12 +463,21 @@ absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
           updates.push_back(']');
           txn.exec_prepared(session_.Prepare(sql::kImportUpdate), updates);
         }
+        if (absl::Status placed = PlaceTheses(session_, txn, to_place); !placed.ok()) {
+          return placed;
+        }
         txn.commit();
         return outcomes;
       });
 }
 
 }  // namespace
+
+Thesis ReadThesisRow(const pqxx::row& row) { return ReadThesis(row); }
+void ReadTextArrayField(const pqxx::field& field,
+                        google::protobuf::RepeatedPtrField<std::string>* out) {
+  ReadTextArray(field, out);
+}
 
 std::unique_ptr<ThesisRepository> NewPgThesisRepository(PgSession& session) {
   return std::make_unique<PgThesisRepository>(session);
@@ -461,10 +486,13 @@ std::unique_ptr<ThesisRepository> NewPgThesisRepository(PgSession& session) {
 PgSession::PgSession(const PgOptions& options)
     : options_(options),
       theses_(NewPgThesisRepository(*this)),
-      downloads_(NewPgDownloadRepository(*this)) {}
+      downloads_(NewPgDownloadRepository(*this)),
+      classes_(NewPgClassRepository(*this)) {}
 PgSession::~PgSession() = default;
 
-PgBackend::PgBackend(PgOptions options) : options_(std::move(options)) {}
+PgBackend::PgBackend(PgOptions options) : options_(std::move(options)) {
+  if (options_.class_trees == nullptr) options_.class_trees = std::make_shared<ClassTreeCache>();
+}
 
 std::unique_ptr<Session> PgBackend::NewSession() { return std::make_unique<PgSession>(options_); }
 

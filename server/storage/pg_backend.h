@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "server/storage/class_tree_cache.h"
 #include "server/storage/session.h"
 
 namespace thesis::storage {
@@ -18,6 +19,9 @@ struct PgOptions {
   absl::Duration default_statement_timeout = absl::Seconds(30);
   // Shown in pg_stat_activity.
   std::string application_name = "thesis-server";
+  // Classification tables loaded by this process's sessions; made by
+  // PgBackend when not given.
+  std::shared_ptr<ClassTreeCache> class_trees;
 };
 
 class PgBackend : public Backend {

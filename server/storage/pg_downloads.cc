@@ -72,17 +72,6 @@ Outcome OutcomeFromCode(int code) {
 // An insert of state rows met rows committed since they were read.
 struct BatchConflict {};
 
-template <typename T>
-std::string Array(const std::vector<T>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out.push_back(',');
-    absl::StrAppend(&out, values[i]);
-  }
-  out.push_back('}');
-  return out;
-}
-
 Counts ReadCounts(const pqxx::row& row, int first) {
   Counts c;
   c.total_investigations = row[first].as<int64_t>();

@@ -7,6 +7,8 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
@@ -46,6 +48,8 @@ class PgSession : public Session {
 
   ThesisRepository& theses() override { return *theses_; }
   DownloadRepository& downloads() override { return *downloads_; }
+  ClassRepository& classes() override { return *classes_; }
+  ClassTreeCache& class_trees() { return *options_.class_trees; }
 
   absl::Status CheckReady(int required_schema_version) override {
     CallContext ctx;
@@ -221,6 +225,7 @@ class PgSession : public Session {
   const PgOptions& options_;
   std::unique_ptr<ThesisRepository> theses_;
   std::unique_ptr<DownloadRepository> downloads_;
+  std::unique_ptr<ClassRepository> classes_;
   absl::Mutex cancel_mu_;
   std::unique_ptr<pqxx::connection> conn_;  // written under cancel_mu_
   bool busy_ ABSL_GUARDED_BY(cancel_mu_) = false;
@@ -232,6 +237,21 @@ class PgSession : public Session {
 // The repositories of a session (pg_backend.cc, pg_downloads.cc).
 std::unique_ptr<ThesisRepository> NewPgThesisRepository(PgSession& session);
 std::unique_ptr<DownloadRepository> NewPgDownloadRepository(PgSession& session);
+std::unique_ptr<ClassRepository> NewPgClassRepository(PgSession& session);
+
+// A row in THESIS_PG_COLUMNS order; a text[] field.
+Thesis ReadThesisRow(const pqxx::row& row);
+void ReadTextArrayField(const pqxx::field& field,
+                        google::protobuf::RepeatedPtrField<std::string>* out);
+
+// Within a thesis write: places the theses (nullptr: deleted) in the
+// classes of every scheme and moves their counts (class_place). Call it
+// after the theses rows are written, last before the commit.
+absl::Status PlaceTheses(PgSession& session, pqxx::work& txn,
+                         const std::vector<std::pair<std::string, const Thesis*>>& theses);
+// Whether a change from `before` to `after` can move a thesis between
+// classes or change the counts there.
+bool PlacementInputsDiffer(const Thesis& before, const Thesis& after);
 
 // A text[] literal: {"a","b"} with backslash escapes.
 template <typename Strings>
@@ -247,6 +267,22 @@ std::string TextArray(const Strings& values) {
       out.push_back(c);
     }
     out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+// A numeric or boolean array literal: {1,2,3}.
+template <typename T>
+std::string Array(const std::vector<T>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out.push_back(',');
+    if constexpr (std::is_same_v<T, bool>) {
+      out.push_back(values[i] ? 't' : 'f');
+    } else {
+      absl::StrAppend(&out, values[i]);
+    }
   }
   out.push_back('}');
   return out;

@@ -125,8 +125,14 @@ inline constexpr Statement kSchemaVersion{
 // statements of one write touch five tables in no fixed order) and wait a
 // second for the deadlock detector. Each batch carries every event queued
 // while the previous one ran, so taking turns costs little.
-inline constexpr Statement kDlBatchLock{"dl_batch_lock",
-                                        "SELECT pg_advisory_xact_lock(7513447203410117002)"};
+//
+// A batch also holds the class lock exclusively (see
+// migrations/0005_classification.up.sql): it adds its full-text downloads
+// to the classes of its theses, which must not move meanwhile.
+inline constexpr Statement kDlBatchLock{
+    "dl_batch_lock",
+    "SELECT pg_advisory_xact_lock(7513447203410117002), "
+    "pg_advisory_xact_lock(7513447203410117003)"};
 
 // A batch of download events is one read and one write (and the commit):
 // round trips are most of a small batch's cost.
@@ -165,7 +171,8 @@ inline constexpr Statement kDlReadState{
 // short, and the batch runs again.
 //   $1-$11 events, $12-$14 chains to update, $15-$17 new chains,
 //   $18 new unique sessions, $19-$20 new request ids, $21-$26 daily counts
-//   (days since 1970-01-01), $27-$32 monthly counts (months since 1970-01).
+//   (days since 1970-01-01), $27-$32 monthly counts (months since 1970-01);
+//   the monthly full-text downloads ($27, $31) also go to the theses' classes.
 inline constexpr Statement kDlWrite{
     "dl_write",
     "WITH ev AS (INSERT INTO download_events (event_time, thesis_id, kind, http_status, user_id, "
@@ -193,7 +200,12 @@ inline constexpr Statement kDlWrite{
                                    "23", "24", "25", "26") "), "
     "dm AS (" THESIS_PG_ADD_COUNTS("download_monthly", "month",
                                    "(date '1970-01-01' + u.p * interval '1 month')::date", "27",
-                                   "28", "29", "30", "31", "32") ") "
+                                   "28", "29", "30", "31", "32") "), "
+    "cc AS (UPDATE class_counts c SET subtree_downloads = c.subtree_downloads + x.n "
+    "FROM (SELECT tc.scheme, tc.code, sum(u.tr)::bigint AS n "
+    "FROM unnest($27::text[], $31::bigint[]) AS u(id, tr) "
+    "JOIN thesis_classes tc ON tc.thesis_id = u.id GROUP BY tc.scheme, tc.code "
+    "HAVING sum(u.tr) <> 0) x WHERE c.scheme = x.scheme AND c.code = x.code) "
     "SELECT (SELECT count(*) FROM ci), (SELECT count(*) FROM ui), (SELECT count(*) FROM ri)"};
 
 inline constexpr Statement kDlStatsDays{
@@ -237,6 +249,62 @@ inline constexpr Statement kDlEnsurePartitions{
     "SELECT count(*) FILTER (WHERE download_events_ensure_partition(m::date)) FROM "
     "generate_series(date_trunc('month', now()), date_trunc('month', now()) + interval "
     "'3 months', interval '1 month') AS m"};
+
+// ---- Classification (pg_classes.cc) -----------------------------------------
+// A scheme's generation and table in one statement, so that they agree.
+inline constexpr Statement kClassLoadTree{
+    "class_load_tree",
+    "SELECT s.generation, c.code, coalesce(c.parent, ''), c.name FROM class_schemes s "
+    "LEFT JOIN classes c ON c.scheme = s.scheme WHERE s.scheme = $1 ORDER BY c.ordinal"};
+inline constexpr Statement kClassPlace{
+    "class_place",
+    "SELECT class_place($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], "
+    "$6::text[], $7::boolean[], $8::bigint[])"};
+inline constexpr Statement kClassSnapshot{
+    "class_snapshot",
+    "SELECT s.generation, s.title, s.version, " THESIS_PG_MICROS(
+        "s.update_time") ", c.code, c.direct_theses, c.subtree_theses, c.subtree_downloads, "
+                         "c.subtree_legacy FROM class_schemes s LEFT JOIN class_counts c "
+                         "ON c.scheme = s.scheme AND c.code = ANY($2::text[]) WHERE s.scheme = $1"};
+inline constexpr Statement kClassLock{"class_lock",
+                                      "SELECT pg_advisory_xact_lock(7513447203410117003)"};
+inline constexpr Statement kClassUpsert{
+    "class_upsert",
+    "INSERT INTO classes AS c (scheme, code, parent, name, ordinal) "
+    "SELECT $1, u.code, nullif(u.parent, ''), u.name, u.ord "
+    "FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS u(code, parent, name, ord) "
+    "ON CONFLICT (scheme, code) DO UPDATE SET parent = EXCLUDED.parent, name = EXCLUDED.name, "
+    "ordinal = EXCLUDED.ordinal WHERE (c.parent, c.name, c.ordinal) IS DISTINCT FROM "
+    "(EXCLUDED.parent, EXCLUDED.name, EXCLUDED.ordinal)"};
+inline constexpr Statement kClassNewVersion{
+    "class_new_version",
+    "UPDATE class_schemes SET version = $2, generation = generation + 1, "
+    "placed_generation = generation + 1, update_time = now() WHERE scheme = $1 "
+    "RETURNING generation"};
+inline constexpr Statement kClassMarkPlaced{
+    "class_mark_placed",
+    "UPDATE class_schemes SET placed_generation = generation WHERE scheme = $1"};
+inline constexpr Statement kClassStale{
+    "class_stale", "SELECT scheme FROM class_schemes WHERE placed_generation < generation"};
+inline constexpr Statement kClassUnplace{"class_unplace",
+                                         "DELETE FROM thesis_classes WHERE scheme = $1"};
+inline constexpr Statement kClassPlacementInputs{
+    "class_placement_inputs",
+    "SELECT id, classification_codes, discipline, legacy_download_count FROM theses"};
+inline constexpr Statement kClassInsertPlacements{
+    "class_insert_placements",
+    "INSERT INTO thesis_classes (scheme, code, thesis_id, direct, legacy) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[])"};
+inline constexpr Statement kClassRecount{"class_recount", "SELECT class_recount($1)"};
+inline constexpr Statement kClassDownloadTotals{
+    "class_download_totals",
+    "SELECT thesis_id, sum(total_requests)::bigint FROM download_monthly GROUP BY thesis_id"};
+inline constexpr Statement kClassLabelled{
+    "class_labelled",
+    "SELECT t.title_zh, t.title_en, t.abstract_zh, t.abstract_en, t.keywords_zh, t.keywords_en, "
+    "t.classification_codes, t.discipline FROM thesis_classes tc JOIN theses t "
+    "ON t.id = tc.thesis_id WHERE tc.scheme = $1 AND tc.code = '~classified' "
+    "ORDER BY tc.thesis_id LIMIT $2"};
 
 inline constexpr Statement kAllStatements[] = {
     kGetThesis,     kGetThesisForUpdate, kBatchGetTheses,  kInsertThesis,

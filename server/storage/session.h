@@ -15,6 +15,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "absl/container/flat_hash_map.h"
+#include "server/domain/class_tree.h"
 #include "server/domain/counter.h"
 #include "server/domain/list_query.h"
 #include "thesis/v1/thesis.pb.h"
@@ -198,11 +200,100 @@ class DownloadRepository {
   virtual absl::StatusOr<ReportPage> Report(const CallContext& ctx, const ReportQuery& query) = 0;
 };
 
+// ---- Classification ------------------------------------------------------
+
+// Counts of one class (see proto ClassCounts).
+struct ClassCounts {
+  int64_t direct_theses = 0;
+  int64_t subtree_theses = 0;
+  int64_t subtree_downloads = 0;  // COUNTER Total_Item_Requests
+  int64_t subtree_legacy = 0;     // legacy_download_count
+  bool operator==(const ClassCounts& o) const {
+    return direct_theses == o.direct_theses && subtree_theses == o.subtree_theses &&
+           subtree_downloads == o.subtree_downloads && subtree_legacy == o.subtree_legacy;
+  }
+};
+
+struct SchemeInfo {
+  std::string title;
+  std::string version;
+  absl::Time update_time;
+};
+
+// A scheme's table and the counts of some of its classes, read together.
+struct ClassSnapshot {
+  std::shared_ptr<const domain::classes::SchemeTree> tree;
+  SchemeInfo info;
+  // The codes asked for and the pseudo classes (domain::classes::kNone,
+  // ...); a class nobody counts in may be missing (all zero).
+  absl::flat_hash_map<std::string, ClassCounts> counts;
+};
+// Which classes' counts a snapshot reads, given the current table.
+using CodesOf = std::function<std::vector<std::string>(const domain::classes::SchemeTree&)>;
+
+struct ClassImportResult {
+  domain::classes::TableMerge merge;
+  int64_t class_count = 0;
+  int64_t theses_placed = 0;
+};
+
+enum class ClassOrder { kDownloads, kDegreeYear, kTitle };
+
+struct ClassThesesQuery {
+  std::string scheme;
+  std::string code;  // the tree's spelling
+  ClassOrder order = ClassOrder::kDownloads;
+  bool descending = true;
+  int limit = 50;
+  std::optional<domain::SortPosition> after;
+};
+
+struct ClassThesis {
+  thesis::v1::Thesis thesis;
+  int64_t downloads = 0;
+};
+
+struct ClassThesesPage {
+  std::vector<ClassThesis> theses;
+  std::optional<domain::SortPosition> next;
+};
+
+class ClassRepository {
+ public:
+  virtual ~ClassRepository() = default;
+
+  // `scheme` is one of domain::classes::Schemes().
+  virtual absl::StatusOr<ClassSnapshot> Snapshot(const CallContext& ctx, const std::string& scheme,
+                                                 const CodesOf& codes_of) = 0;
+  // Merges the rows into the scheme's table (domain::classes::MergeTable),
+  // sets its version, then places every thesis again and recounts, all in
+  // one transaction.
+  virtual absl::StatusOr<ClassImportResult> Import(
+      const CallContext& ctx, const std::string& scheme, const std::string& version,
+      const std::vector<domain::classes::ImportRow>& rows) = 0;
+  // Theses anywhere in the subtree of a class, in the query's order.
+  virtual absl::StatusOr<ClassThesesPage> ListTheses(const CallContext& ctx,
+                                                     const ClassThesesQuery& query) = 0;
+  // Up to `limit` theses placed in a real class of the scheme, by id: only
+  // their titles, abstracts, keywords, codes and discipline are set.
+  virtual absl::StatusOr<std::vector<thesis::v1::Thesis>> LabelledTheses(
+      const CallContext& ctx, const std::string& scheme, int limit) = 0;
+  // Counts of every class of the scheme from scratch, from the stored
+  // theses and downloads (what the maintained counts must equal).
+  virtual absl::StatusOr<absl::flat_hash_map<std::string, ClassCounts>> Recount(
+      const CallContext& ctx, const std::string& scheme) = 0;
+  // Places every thesis again where a migration changed a table since the
+  // placements were made (`thesis-server migrate` calls it); returns the
+  // number of theses placed.
+  virtual absl::StatusOr<int64_t> PlaceStale(const CallContext& ctx) = 0;
+};
+
 class Session {
  public:
   virtual ~Session() = default;
   virtual ThesisRepository& theses() = 0;
   virtual DownloadRepository& downloads() = 0;
+  virtual ClassRepository& classes() = 0;
 
   // OK when the database answers and its schema is at least
   // `required_schema_version`; UNAVAILABLE or FAILED_PRECONDITION otherwise.

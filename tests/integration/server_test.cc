@@ -84,6 +84,7 @@ class GatedBackend : public storage::Backend {
         : inner_(std::move(inner)), gate_(gate), repo_(inner_->theses(), gate) {}
     storage::ThesisRepository& theses() override { return repo_; }
     storage::DownloadRepository& downloads() override { return inner_->downloads(); }
+    storage::ClassRepository& classes() override { return inner_->classes(); }
     absl::Status CheckReady(int v) override { return inner_->CheckReady(v); }
     void CancelCurrentStatement() override {
       ++gate_->cancels;

@@ -42,8 +42,22 @@ absl::StatusOr<std::unique_ptr<storage::Backend>> MakeEmptyBackend(BackendKind k
   absl::StatusOr<std::string> truncated = storage::ExecSql(
       it->second,
       "TRUNCATE theses, request_log, download_events, download_chains, "
-      "download_unique_sessions, download_requests, download_daily, download_monthly");
+      "download_unique_sessions, download_requests, download_daily, download_monthly, "
+      "thesis_classes, class_counts, classes");
   if (!truncated.ok()) return truncated.status();
+  // The classification tables as the migrations leave them: the built-in
+  // defaults, a new generation, no placements.
+  std::string builtins;
+  for (const storage::Migration& m : storage::EmbeddedMigrations()) {
+    if (m.name == "0006_builtin_classes.up.sql") builtins = m.sql;
+  }
+  absl::StatusOr<std::string> reset = storage::ExecSql(
+      it->second,
+      "UPDATE class_schemes SET version = 'builtin'; "
+      "INSERT INTO class_counts (scheme, code) SELECT s.scheme, p.code FROM class_schemes s, "
+      "(VALUES ('~unresolved'), ('~none'), ('~classified')) AS p(code); " +
+          builtins + "UPDATE class_schemes SET placed_generation = generation;");
+  if (!reset.ok()) return reset.status();
   storage::PgOptions options;
   options.database_url = it->second;
   return std::make_unique<storage::PgBackend>(options);
