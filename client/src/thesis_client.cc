@@ -30,7 +30,8 @@ std::string ServiceConfigJson(const ClientOptions& options) {
       R"({"loadBalancingConfig": [{"round_robin": {}}],
   %s)"
       R"("methodConfig": [{
-    "name": [{"service": "thesis.v1.ThesisService"}, {"service": "thesis.v1.DownloadService"}],
+    "name": [{"service": "thesis.v1.ThesisService"}, {"service": "thesis.v1.DownloadService"},
+             {"service": "thesis.v1.ClassificationService"}],
     "retryPolicy": {
       "maxAttempts": %d,
       "initialBackoff": "0.1s",
@@ -95,7 +96,8 @@ ThesisClient::ThesisClient(std::shared_ptr<grpc::Channel> channel, const ClientO
     : options_(options),
       channel_(channel),
       stub_(thesis::v1::ThesisService::NewStub(channel)),
-      download_stub_(thesis::v1::DownloadService::NewStub(channel)) {}
+      download_stub_(thesis::v1::DownloadService::NewStub(channel)),
+      class_stub_(thesis::v1::ClassificationService::NewStub(channel)) {}
 
 ThesisClient::ThesisClient(std::unique_ptr<thesis::v1::ThesisService::StubInterface> stub,
                            const ClientOptions& options)
@@ -346,6 +348,117 @@ absl::StatusOr<thesis::v1::GetItemReportResponse> ThesisClient::GetItemReport(
   Prepare(&context, options_.default_timeout);
   thesis::v1::GetItemReportResponse response;
   absl::Status status = FromGrpcStatus(download_stub_->GetItemReport(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+// ---- Classification ---------------------------------------------------------
+
+absl::Status ThesisClient::CheckClassStub() const {
+  if (class_stub_ != nullptr) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "this ThesisClient was made from stubs without a ClassificationService stub");
+}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> ThesisClient::CallClasses(
+    grpc::Status (thesis::v1::ClassificationService::StubInterface::*method)(grpc::ClientContext*,
+                                                                             const Request&,
+                                                                             Response*),
+    const Request& request) {
+  if (absl::Status ready = CheckClassStub(); !ready.ok()) return ready;
+  grpc::ClientContext context;
+  Prepare(&context, options_.default_timeout);
+  Response response;
+  absl::Status status = FromGrpcStatus((class_stub_.get()->*method)(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<std::vector<thesis::v1::Scheme>> ThesisClient::ListSchemes() {
+  using Stub = thesis::v1::ClassificationService::StubInterface;
+  absl::StatusOr<thesis::v1::ListSchemesResponse> response =
+      CallClasses(&Stub::ListSchemes, thesis::v1::ListSchemesRequest());
+  if (!response.ok()) return response.status();
+  return std::vector<thesis::v1::Scheme>(response->schemes().begin(), response->schemes().end());
+}
+
+absl::StatusOr<thesis::v1::Scheme> ThesisClient::GetScheme(absl::string_view name) {
+  thesis::v1::GetSchemeRequest request;
+  request.set_name(std::string(name));
+  return CallClasses(&thesis::v1::ClassificationService::StubInterface::GetScheme, request);
+}
+
+absl::StatusOr<thesis::v1::Class> ThesisClient::GetClass(absl::string_view name) {
+  thesis::v1::GetClassRequest request;
+  request.set_name(std::string(name));
+  return CallClasses(&thesis::v1::ClassificationService::StubInterface::GetClass, request);
+}
+
+absl::StatusOr<thesis::v1::ListChildrenResponse> ThesisClient::ListChildren(
+    const thesis::v1::ListChildrenRequest& request) {
+  return CallClasses(&thesis::v1::ClassificationService::StubInterface::ListChildren, request);
+}
+
+absl::StatusOr<thesis::v1::GetClassTreeResponse> ThesisClient::GetClassTree(
+    const thesis::v1::GetClassTreeRequest& request) {
+  return CallClasses(&thesis::v1::ClassificationService::StubInterface::GetClassTree, request);
+}
+
+absl::StatusOr<std::vector<thesis::v1::ResolvedField>> ThesisClient::ResolveCodes(
+    absl::string_view scheme, const std::vector<std::string>& codes) {
+  thesis::v1::ResolveCodesRequest request;
+  request.set_scheme(std::string(scheme));
+  for (const std::string& code : codes) request.add_codes(code);
+  absl::StatusOr<thesis::v1::ResolveCodesResponse> response =
+      CallClasses(&thesis::v1::ClassificationService::StubInterface::ResolveCodes, request);
+  if (!response.ok()) return response.status();
+  return std::vector<thesis::v1::ResolvedField>(response->fields().begin(),
+                                                response->fields().end());
+}
+
+absl::StatusOr<thesis::v1::ListThesesInClassResponse> ThesisClient::ListThesesInClass(
+    const thesis::v1::ListThesesInClassRequest& request) {
+  return CallClasses(&thesis::v1::ClassificationService::StubInterface::ListThesesInClass, request);
+}
+
+absl::StatusOr<thesis::v1::SuggestClassesResponse> ThesisClient::SuggestClasses(
+    const thesis::v1::SuggestClassesRequest& request) {
+  return CallClasses(&thesis::v1::ClassificationService::StubInterface::SuggestClasses, request);
+}
+
+absl::StatusOr<thesis::v1::RebuildSuggestionModelResponse> ThesisClient::RebuildSuggestionModel(
+    absl::string_view scheme, int level) {
+  thesis::v1::RebuildSuggestionModelRequest request;
+  request.set_scheme(std::string(scheme));
+  request.set_level(level);
+  return CallClasses(&thesis::v1::ClassificationService::StubInterface::RebuildSuggestionModel,
+                     request);
+}
+
+absl::StatusOr<thesis::v1::ImportClassesResponse> ThesisClient::ImportClasses(
+    absl::string_view scheme, absl::string_view version,
+    const std::vector<thesis::v1::ClassRow>& rows, const std::function<void(int64_t)>& progress,
+    int per_message) {
+  if (absl::Status ready = CheckClassStub(); !ready.ok()) return ready;
+  grpc::ClientContext context;
+  Prepare(&context, options_.bulk_timeout);
+  thesis::v1::ImportClassesResponse response;
+  auto writer = class_stub_->ImportClasses(&context, &response);
+  thesis::v1::ImportClassesRequest request;
+  request.set_scheme(std::string(scheme));
+  request.set_version(std::string(version));
+  size_t i = 0;
+  bool open = true;
+  do {
+    for (int n = 0; n < per_message && i < rows.size(); ++n, ++i) *request.add_rows() = rows[i];
+    // A failed write means the server already answered: Finish says why.
+    open = writer->Write(request);
+    if (open && progress) progress(static_cast<int64_t>(i));
+    request.Clear();
+  } while (open && i < rows.size());
+  writer->WritesDone();
+  absl::Status status = FromGrpcStatus(writer->Finish());
   if (!status.ok()) return status;
   return response;
 }

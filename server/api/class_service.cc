@@ -153,7 +153,8 @@ void ToProto(const storage::ClassSnapshot& s, v1::Scheme* out) {
   out->set_classified_theses(CountsOf(s, domain::classes::kClassified).subtree_theses);
   out->set_unresolved_theses(CountsOf(s, domain::classes::kUnresolved).subtree_theses);
   out->set_unclassified_theses(CountsOf(s, domain::classes::kNone).subtree_theses);
-  *out->mutable_update_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(s.info.update_time));
+  *out->mutable_update_time() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(s.info.update_time));
 }
 
 absl::StatusOr<int> Bounded(int value, int default_value, int max, absl::string_view field) {
@@ -194,8 +195,7 @@ v1::Resolution ToProto(domain::clc::ClcResolution::Status s) {
 }
 
 absl::Status ParseClassOrder(absl::string_view order_by, storage::ClassThesesQuery* q) {
-  std::vector<absl::string_view> parts =
-      absl::StrSplit(order_by, ' ', absl::SkipWhitespace());
+  std::vector<absl::string_view> parts = absl::StrSplit(order_by, ' ', absl::SkipWhitespace());
   if (parts.empty()) {
     q->order = storage::ClassOrder::kDownloads;
     q->descending = true;
@@ -274,8 +274,8 @@ class ImportClassesReactor : public grpc::ServerReadReactor<v1::ImportClassesReq
       version_ = request_.version();
     }
     if (rows_.size() + request_.rows_size() > kMaxImportRows) {
-      return InvalidFieldError("rows", absl::StrCat("at most ", kMaxImportRows,
-                                                    " rows in one import"));
+      return InvalidFieldError("rows",
+                               absl::StrCat("at most ", kMaxImportRows, " rows in one import"));
     }
     for (v1::ClassRow& row : *request_.mutable_rows()) {
       domain::classes::ImportRow in;
@@ -372,15 +372,15 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::GetScheme(grpc::CallbackSer
   }
   absl::StatusOr<std::string> scheme = ParseSchemeName(request->name(), "name");
   if (!scheme.ok()) return FinishNow(context, scheme.status());
-  return StartDbCall(context, pool_,
-                     [scheme = *scheme, response](storage::Session& session,
-                                                  const storage::CallContext& call) {
-                       absl::StatusOr<storage::ClassSnapshot> s =
-                           session.classes().Snapshot(call, scheme, NoCodes());
-                       if (!s.ok()) return s.status();
-                       ToProto(*s, response);
-                       return absl::OkStatus();
-                     });
+  return StartDbCall(
+      context, pool_,
+      [scheme = *scheme, response](storage::Session& session, const storage::CallContext& call) {
+        absl::StatusOr<storage::ClassSnapshot> s =
+            session.classes().Snapshot(call, scheme, NoCodes());
+        if (!s.ok()) return s.status();
+        ToProto(*s, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ClassificationServiceImpl::GetClass(grpc::CallbackServerContext* context,
@@ -425,44 +425,47 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::ListChildren(
     absl::StatusOr<domain::SortPosition> pos = page_tokens_.Decode(query, request->page_token());
     if (!pos.ok()) return FinishNow(context, pos.status());
     const int64_t* k = std::get_if<int64_t>(&pos->key);
-    if (k == nullptr || *k < 0) return FinishNow(context, InvalidFieldError("page_token", "is not valid"));
+    if (k == nullptr || *k < 0)
+      return FinishNow(context, InvalidFieldError("page_token", "is not valid"));
     offset = *k;
   }
   const domain::PageTokenCodec& tokens = page_tokens_;
-  return StartDbCall(
-      context, pool_,
-      [parent = *parent, size = *page_size, offset, query, &tokens, response](
-          storage::Session& session, const storage::CallContext& call) {
-        auto children_of = [&](const SchemeTree& tree) -> std::vector<int> {
-          if (parent.code.empty()) return tree.roots();
-          const int index = tree.Find(parent.code);
-          return index < 0 ? std::vector<int>{} : tree.nodes()[index].children;
-        };
-        auto page_of = [&](const std::vector<int>& all) {
-          const size_t first = std::min(all.size(), static_cast<size_t>(offset));
-          const size_t last = std::min(all.size(), first + static_cast<size_t>(size));
-          return std::vector<int>(all.begin() + first, all.begin() + last);
-        };
-        absl::StatusOr<storage::ClassSnapshot> s =
-            session.classes().Snapshot(call, parent.scheme, [&](const SchemeTree& tree) {
-              std::vector<std::string> codes;
-              for (int i : page_of(children_of(tree))) codes.push_back(tree.nodes()[i].code);
-              return codes;
-            });
-        if (!s.ok()) return s.status();
-        if (!parent.code.empty() && s->tree->Find(parent.code) < 0) {
-          return ClassNotFound(parent.scheme, parent.code);
-        }
-        const std::vector<int> all = children_of(*s->tree);
-        for (int i : page_of(all)) ToProto(*s, i, /*with_path=*/false, response->add_classes());
-        const int64_t next = offset + response->classes_size();
-        if (next < static_cast<int64_t>(all.size())) {
-          domain::SortPosition pos;
-          pos.key = next;
-          response->set_next_page_token(tokens.Encode(query, pos));
-        }
-        return absl::OkStatus();
-      });
+  return StartDbCall(context, pool_,
+                     [parent = *parent, size = *page_size, offset, query, &tokens, response](
+                         storage::Session& session, const storage::CallContext& call) {
+                       auto children_of = [&](const SchemeTree& tree) -> std::vector<int> {
+                         if (parent.code.empty()) return tree.roots();
+                         const int index = tree.Find(parent.code);
+                         return index < 0 ? std::vector<int>{} : tree.nodes()[index].children;
+                       };
+                       auto page_of = [&](const std::vector<int>& all) {
+                         const size_t first = std::min(all.size(), static_cast<size_t>(offset));
+                         const size_t last =
+                             std::min(all.size(), first + static_cast<size_t>(size));
+                         return std::vector<int>(all.begin() + first, all.begin() + last);
+                       };
+                       absl::StatusOr<storage::ClassSnapshot> s = session.classes().Snapshot(
+                           call, parent.scheme, [&](const SchemeTree& tree) {
+                             std::vector<std::string> codes;
+                             for (int i : page_of(children_of(tree)))
+                               codes.push_back(tree.nodes()[i].code);
+                             return codes;
+                           });
+                       if (!s.ok()) return s.status();
+                       if (!parent.code.empty() && s->tree->Find(parent.code) < 0) {
+                         return ClassNotFound(parent.scheme, parent.code);
+                       }
+                       const std::vector<int> all = children_of(*s->tree);
+                       for (int i : page_of(all))
+                         ToProto(*s, i, /*with_path=*/false, response->add_classes());
+                       const int64_t next = offset + response->classes_size();
+                       if (next < static_cast<int64_t>(all.size())) {
+                         domain::SortPosition pos;
+                         pos.key = next;
+                         response->set_next_page_token(tokens.Encode(query, pos));
+                       }
+                       return absl::OkStatus();
+                     });
 }
 
 grpc::ServerUnaryReactor* ClassificationServiceImpl::GetClassTree(
@@ -505,7 +508,8 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::GetClassTree(
         // Level by level: a level goes in whole or not at all, so that the
         // deepest levels are the ones cut.
         std::vector<std::pair<int, v1::ClassTreeNode*>> level;
-        const std::vector<int> tops = start_index >= 0 ? std::vector<int>{start_index} : tree.roots();
+        const std::vector<int> tops =
+            start_index >= 0 ? std::vector<int>{start_index} : tree.roots();
         int nodes = 0;
         for (int i : tops) {
           if (!keep(i)) continue;
@@ -566,40 +570,40 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::ResolveCodes(
     }
   }
   if (!violations.empty()) return FinishNow(context, InvalidArgumentError(violations));
-  return StartDbCall(context, pool_,
-                     [request, response](storage::Session& session,
-                                         const storage::CallContext& call) {
-                       absl::StatusOr<storage::ClassSnapshot> s =
-                           session.classes().Snapshot(call, domain::classes::kClc, NoCodes());
-                       if (!s.ok()) return s.status();
-                       const SchemeTree& tree = *s->tree;
-                       for (const std::string& raw : request->codes()) {
-                         v1::ResolvedField* field = response->add_fields();
-                         field->set_raw(raw);
-                         for (const auto& e : tree.clc()->ResolveField(raw).entries) {
-                           v1::ResolvedCode* out = field->add_codes();
-                           out->set_normalized(e.raw);
-                           if (!e.error.empty()) {
-                             out->set_resolution(v1::INVALID);
-                             out->add_problems(e.error);
-                             continue;
-                           }
-                           out->set_code(e.parsed.code);
-                           out->set_resolution(ToProto(e.resolution.status));
-                           out->set_range(e.parsed.kind == domain::clc::ClcCode::Kind::kRange);
-                           out->set_alternative(e.parsed.alternative);
-                           out->set_discontinued(e.parsed.discontinued);
-                           for (const std::string& p : e.parsed.problems) out->add_problems(p);
-                           for (size_t k = 0; k < e.resolution.chain.size(); ++k) {
-                             const int index = tree.Find(e.resolution.chain[k]);
-                             if (index < 0) continue;
-                             if (k == 0) ToRef(tree, index, out->mutable_resolved());
-                             ToRef(tree, index, out->add_ancestors());
-                           }
-                         }
-                       }
-                       return absl::OkStatus();
-                     });
+  return StartDbCall(
+      context, pool_,
+      [request, response](storage::Session& session, const storage::CallContext& call) {
+        absl::StatusOr<storage::ClassSnapshot> s =
+            session.classes().Snapshot(call, domain::classes::kClc, NoCodes());
+        if (!s.ok()) return s.status();
+        const SchemeTree& tree = *s->tree;
+        for (const std::string& raw : request->codes()) {
+          v1::ResolvedField* field = response->add_fields();
+          field->set_raw(raw);
+          for (const auto& e : tree.clc()->ResolveField(raw).entries) {
+            v1::ResolvedCode* out = field->add_codes();
+            out->set_normalized(e.raw);
+            if (!e.error.empty()) {
+              out->set_resolution(v1::INVALID);
+              out->add_problems(e.error);
+              continue;
+            }
+            out->set_code(e.parsed.code);
+            out->set_resolution(ToProto(e.resolution.status));
+            out->set_range(e.parsed.kind == domain::clc::ClcCode::Kind::kRange);
+            out->set_alternative(e.parsed.alternative);
+            out->set_discontinued(e.parsed.discontinued);
+            for (const std::string& p : e.parsed.problems) out->add_problems(p);
+            for (size_t k = 0; k < e.resolution.chain.size(); ++k) {
+              const int index = tree.Find(e.resolution.chain[k]);
+              if (index < 0) continue;
+              if (k == 0) ToRef(tree, index, out->mutable_resolved());
+              ToRef(tree, index, out->add_ancestors());
+            }
+          }
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ClassificationServiceImpl::ListThesesInClass(
@@ -628,26 +632,27 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::ListThesesInClass(
     query.after = std::move(*pos);
   }
   const domain::PageTokenCodec& tokens = page_tokens_;
-  return StartDbCall(
-      context, pool_,
-      [name = *name, query = std::move(query), query_text, &tokens, response](
-          storage::Session& session, const storage::CallContext& call) mutable {
-        absl::StatusOr<storage::ClassSnapshot> s =
-            session.classes().Snapshot(call, name.scheme, NoCodes());
-        if (!s.ok()) return s.status();
-        const int index = s->tree->Find(name.code);
-        if (index < 0) return ClassNotFound(name.scheme, name.code);
-        query.code = s->tree->nodes()[index].code;
-        absl::StatusOr<storage::ClassThesesPage> page = session.classes().ListTheses(call, query);
-        if (!page.ok()) return page.status();
-        for (storage::ClassThesis& t : page->theses) {
-          v1::ThesisInClass* out = response->add_theses();
-          *out->mutable_thesis() = std::move(t.thesis);
-          out->set_downloads(t.downloads);
-        }
-        if (page->next) response->set_next_page_token(tokens.Encode(query_text, *page->next));
-        return absl::OkStatus();
-      });
+  return StartDbCall(context, pool_,
+                     [name = *name, query = std::move(query), query_text, &tokens, response](
+                         storage::Session& session, const storage::CallContext& call) mutable {
+                       absl::StatusOr<storage::ClassSnapshot> s =
+                           session.classes().Snapshot(call, name.scheme, NoCodes());
+                       if (!s.ok()) return s.status();
+                       const int index = s->tree->Find(name.code);
+                       if (index < 0) return ClassNotFound(name.scheme, name.code);
+                       query.code = s->tree->nodes()[index].code;
+                       absl::StatusOr<storage::ClassThesesPage> page =
+                           session.classes().ListTheses(call, query);
+                       if (!page.ok()) return page.status();
+                       for (storage::ClassThesis& t : page->theses) {
+                         v1::ThesisInClass* out = response->add_theses();
+                         *out->mutable_thesis() = std::move(t.thesis);
+                         out->set_downloads(t.downloads);
+                       }
+                       if (page->next)
+                         response->set_next_page_token(tokens.Encode(query_text, *page->next));
+                       return absl::OkStatus();
+                     });
 }
 
 grpc::ServerUnaryReactor* ClassificationServiceImpl::SuggestClasses(
@@ -684,9 +689,9 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::SuggestClasses(
             models.Get(session, call, *s, level, /*rebuild=*/false);
         if (!model.ok()) return model.status();
         if ((*model)->training_theses == 0) {
-          return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                                "no thesis is classified at level ", level, " of ",
-                                SchemeName(scheme), " yet: nothing to learn from")),
+          return WithReason(absl::FailedPreconditionError(
+                                absl::StrCat("no thesis is classified at level ", level, " of ",
+                                             SchemeName(scheme), " yet: nothing to learn from")),
                             "NO_TRAINING_DATA");
         }
         domain::suggest::Document doc;
@@ -730,8 +735,8 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::RebuildSuggestionModel(
                        if (!model.ok()) return model.status();
                        response->set_training_theses((*model)->training_theses);
                        response->set_labels(static_cast<int>((*model)->suggester.labels()));
-                       *response->mutable_model_time() = TimeUtil::MicrosecondsToTimestamp(
-                           absl::ToUnixMicros((*model)->built));
+                       *response->mutable_model_time() =
+                           TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros((*model)->built));
                        return absl::OkStatus();
                      });
 }

@@ -12,8 +12,7 @@
 
 namespace thesis::api {
 
-class ClassificationServiceImpl final
-    : public thesis::v1::ClassificationService::CallbackService {
+class ClassificationServiceImpl final : public thesis::v1::ClassificationService::CallbackService {
  public:
   ClassificationServiceImpl(WorkerPool& pool, const domain::PageTokenCodec& page_tokens,
                             Access& access)

@@ -1,13 +1,17 @@
 #include "server/api/suggestion_models.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 namespace thesis::api {
 namespace {
+
+constexpr int64_t kMaxWeights = 10'000'000;
 
 bool Stale(const SuggestionModels::Model& model, const storage::ClassSnapshot& now) {
   if (model.tree->generation() != now.tree->generation() ||
@@ -25,8 +29,8 @@ bool Stale(const SuggestionModels::Model& model, const storage::ClassSnapshot& n
 domain::suggest::Document DocumentOf(const thesis::v1::Thesis& t) {
   domain::suggest::Document doc;
   doc.title = t.title_en().empty() ? t.title_zh() : absl::StrCat(t.title_zh(), " ", t.title_en());
-  doc.abstract_text =
-      t.abstract_en().empty() ? t.abstract_zh() : absl::StrCat(t.abstract_zh(), " ", t.abstract_en());
+  doc.abstract_text = t.abstract_en().empty() ? t.abstract_zh()
+                                              : absl::StrCat(t.abstract_zh(), " ", t.abstract_en());
   doc.keywords.assign(t.keywords_zh().begin(), t.keywords_zh().end());
   doc.keywords.insert(doc.keywords.end(), t.keywords_en().begin(), t.keywords_en().end());
   return doc;
@@ -60,8 +64,16 @@ absl::StatusOr<std::shared_ptr<const SuggestionModels::Model>> SuggestionModels:
       break;
     }
   }
+  // The weights are features x labels floats: keep them near 40 MB however
+  // many classes the level has (CLC level 2 has about 250).
+  absl::flat_hash_set<std::string> labels;
+  for (const auto& e : examples) labels.insert(e.label);
+  domain::suggest::TrainOptions options;
+  options.max_features = static_cast<int>(
+      std::clamp<int64_t>(kMaxWeights / std::max<int64_t>(1, static_cast<int64_t>(labels.size())),
+                          20000, options.max_features));
   auto model = std::make_shared<Model>();
-  model->suggester = domain::suggest::Suggester::Train(examples);
+  model->suggester = domain::suggest::Suggester::Train(examples, options);
   model->tree = now.tree;
   model->level = level;
   model->training_theses = static_cast<int64_t>(examples.size());

@@ -398,8 +398,8 @@ Suggester Suggester::Train(const std::vector<Example>& examples, const TrainOpti
         for (float& w : model.weights_) w = static_cast<float>(w * scale);
         scale = 1.0;
       }
-      // Once the model fits, most labels' gradients are negligible: only the
-      // others are updated, which with many labels saves most of the work.
+      // Once the model fits, most labels' gradients are negligible: with
+      // many labels, updating only the others saves much of this loop.
       active.clear();
       for (size_t k = 0; k < num_labels; ++k) {
         bias[k] -= eta * scores[k];

@@ -235,7 +235,8 @@ Placement SchemeTree::Place(const thesis::v1::Thesis& thesis) const {
     given = !Trimmed(thesis.discipline()).empty();
     const int index = given ? PlaceDiscipline(thesis.discipline()) : -1;
     unresolved = given && index < 0;
-    for (int p = index; p != -1; p = nodes_[p].parent_index) classes[nodes_[p].code] |= (p == index);
+    for (int p = index; p != -1; p = nodes_[p].parent_index)
+      classes[nodes_[p].code] |= (p == index);
   }
   if (!classes.empty()) classes[kClassified] = true;
   if (unresolved) classes[kUnresolved] = true;
@@ -256,8 +257,7 @@ TableMerge MergeTable(absl::string_view scheme, const std::vector<ClassRow>& exi
     if (scheme == kClc) key_of.emplace(clc::ClcKey(merge.rows[i].code), i);
   }
   absl::flat_hash_map<std::string, size_t> first_in_stream;
-  auto problem = [&merge](size_t index, const std::string& code, std::string reason,
-                          bool loaded) {
+  auto problem = [&merge](size_t index, const std::string& code, std::string reason, bool loaded) {
     merge.problems.push_back({index, code, std::move(reason), loaded});
   };
   auto fail = [&](size_t index, const std::string& code, std::string reason) {
@@ -285,8 +285,9 @@ TableMerge MergeTable(absl::string_view scheme, const std::vector<ClassRow>& exi
       parent = *p;
     }
     if (auto seen = first_in_stream.find(*code); seen != first_in_stream.end()) {
-      fail(i, *code, absl::StrCat("duplicate of row ", seen->second + 1, " (", stream[seen->second].origin,
-                                  "): the first is kept"));
+      fail(i, *code,
+           absl::StrCat("duplicate of row ", seen->second + 1, " (", stream[seen->second].origin,
+                        "): the first is kept"));
       continue;
     }
     if (scheme == kClc) {
@@ -334,8 +335,8 @@ TableMerge MergeTable(absl::string_view scheme, const std::vector<ClassRow>& exi
     size_t steps = 0;
     for (std::string p = parent; !p.empty() && steps <= merge.rows.size(); ++steps) {
       if (p == row.code) {
-        problem(i, row.code, absl::StrCat("parent ", parent, " would make a cycle: loaded as a root"),
-                true);
+        problem(i, row.code,
+                absl::StrCat("parent ", parent, " would make a cycle: loaded as a root"), true);
         row.parent.clear();
         break;
       }
@@ -347,8 +348,9 @@ TableMerge MergeTable(absl::string_view scheme, const std::vector<ClassRow>& exi
     const ClassRow& row = merge.rows[row_index[i]];
     if (old.parent != row.parent || old.name != row.name) merge.outcomes[i] = RowOutcome::kUpdated;
   }
-  std::stable_sort(merge.problems.begin(), merge.problems.end(),
-                   [](const ImportProblem& a, const ImportProblem& b) { return a.index < b.index; });
+  std::stable_sort(
+      merge.problems.begin(), merge.problems.end(),
+      [](const ImportProblem& a, const ImportProblem& b) { return a.index < b.index; });
   for (RowOutcome o : merge.outcomes) {
     if (o == RowOutcome::kCreated) ++merge.created;
     if (o == RowOutcome::kUpdated) ++merge.updated;

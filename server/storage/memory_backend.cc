@@ -51,8 +51,9 @@ struct MemoryBackend::State {
       MemoryScheme& s = schemes[scheme];
       s.rows = domain::classes::BuiltinRows(scheme);
       s.tree = *domain::classes::SchemeTree::Build(scheme, s.rows, s.generation);
-      s.info.title = scheme == domain::classes::kClc ? "中国图书馆分类法 (Chinese Library Classification)"
-                                                     : "学位授予和人才培养学科目录 (degree discipline catalogue)";
+      s.info.title = scheme == domain::classes::kClc
+                         ? "中国图书馆分类法 (Chinese Library Classification)"
+                         : "学位授予和人才培养学科目录 (degree discipline catalogue)";
       s.info.version = "builtin";
       s.info.update_time = clock();
     }
@@ -448,7 +449,8 @@ class MemoryClassRepository : public ClassRepository {
     ClassImportResult result;
     result.merge = domain::classes::MergeTable(scheme, s.rows, rows);
     auto tree = domain::classes::SchemeTree::Build(scheme, result.merge.rows, s.generation + 1);
-    if (!tree.ok()) return absl::InternalError(absl::StrCat("merged table: ", tree.status().message()));
+    if (!tree.ok())
+      return absl::InternalError(absl::StrCat("merged table: ", tree.status().message()));
     s.rows = result.merge.rows;
     s.tree = *tree;
     ++s.generation;

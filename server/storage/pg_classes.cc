@@ -34,7 +34,8 @@ absl::StatusOr<Tree> LoadTree(PgSession& session, pqxx::transaction_base& txn,
   }
   absl::StatusOr<Tree> tree = SchemeTree::Build(scheme, rows, r[0][0].as<int64_t>());
   if (!tree.ok()) {
-    return absl::InternalError(absl::StrCat("stored ", scheme, " table: ", tree.status().message()));
+    return absl::InternalError(
+        absl::StrCat("stored ", scheme, " table: ", tree.status().message()));
   }
   session.class_trees().Put(*tree);
   return tree;
@@ -222,12 +223,13 @@ class PgClassRepository : public ClassRepository {
       } else {
         key_param = absl::StrCat(param(std::get<std::string>(q.after->key)), "::text");
       }
-      absl::StrAppend(&where, " AND (", key, ", t.id) ", q.descending ? "<" : ">", " (",
-                      key_param, ", ", param(q.after->id), "::text)");
+      absl::StrAppend(&where, " AND (", key, ", t.id) ", q.descending ? "<" : ">", " (", key_param,
+                      ", ", param(q.after->id), "::text)");
     }
     const char* dir = q.descending ? " DESC" : "";
     const std::string text = absl::StrCat(
-        "SELECT " THESIS_PG_COLUMNS ", coalesce(dn.n, 0) FROM thesis_classes tc "
+        "SELECT " THESIS_PG_COLUMNS
+        ", coalesce(dn.n, 0) FROM thesis_classes tc "
         "JOIN theses t ON t.id = tc.thesis_id LEFT JOIN LATERAL (SELECT "
         "sum(m.total_requests)::bigint AS n FROM download_monthly m WHERE m.thesis_id = t.id) dn "
         "ON true WHERE ",
@@ -366,12 +368,11 @@ absl::Status PlaceTheses(PgSession& session, pqxx::work& txn,
       if (t == nullptr) continue;
       for (const Tree& tree : trees) rows.Add(*tree, id, *t);
     }
-    const bool placed = txn.exec_prepared1(session.Prepare(sql::kClassPlace), TextArray(ids),
-                                           TextArray(schemes), Array(generations),
-                                           TextArray(rows.scheme), TextArray(rows.code),
-                                           TextArray(rows.thesis), Array(rows.direct),
-                                           Array(rows.legacy))[0]
-                            .as<bool>();
+    const bool placed =
+        txn.exec_prepared1(session.Prepare(sql::kClassPlace), TextArray(ids), TextArray(schemes),
+                           Array(generations), TextArray(rows.scheme), TextArray(rows.code),
+                           TextArray(rows.thesis), Array(rows.direct), Array(rows.legacy))[0]
+            .as<bool>();
     if (placed) return absl::OkStatus();
     // A table changed since this process loaded it; the class lock is held
     // now, so what LoadTree reads next stays current until the commit.

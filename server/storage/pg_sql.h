@@ -129,10 +129,9 @@ inline constexpr Statement kSchemaVersion{
 // A batch also holds the class lock exclusively (see
 // migrations/0005_classification.up.sql): it adds its full-text downloads
 // to the classes of its theses, which must not move meanwhile.
-inline constexpr Statement kDlBatchLock{
-    "dl_batch_lock",
-    "SELECT pg_advisory_xact_lock(7513447203410117002), "
-    "pg_advisory_xact_lock(7513447203410117003)"};
+inline constexpr Statement kDlBatchLock{"dl_batch_lock",
+                                        "SELECT pg_advisory_xact_lock(7513447203410117002), "
+                                        "pg_advisory_xact_lock(7513447203410117003)"};
 
 // A batch of download events is one read and one write (and the commit):
 // round trips are most of a small batch's cost.

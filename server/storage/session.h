@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "absl/container/flat_hash_map.h"
 #include "server/domain/class_tree.h"
 #include "server/domain/counter.h"
 #include "server/domain/list_query.h"
@@ -276,8 +276,9 @@ class ClassRepository {
                                                      const ClassThesesQuery& query) = 0;
   // Up to `limit` theses placed in a real class of the scheme, by id: only
   // their titles, abstracts, keywords, codes and discipline are set.
-  virtual absl::StatusOr<std::vector<thesis::v1::Thesis>> LabelledTheses(
-      const CallContext& ctx, const std::string& scheme, int limit) = 0;
+  virtual absl::StatusOr<std::vector<thesis::v1::Thesis>> LabelledTheses(const CallContext& ctx,
+                                                                         const std::string& scheme,
+                                                                         int limit) = 0;
   // Counts of every class of the scheme from scratch, from the stored
   // theses and downloads (what the maintained counts must equal).
   virtual absl::StatusOr<absl::flat_hash_map<std::string, ClassCounts>> Recount(

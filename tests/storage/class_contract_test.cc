@@ -102,11 +102,11 @@ class ClassContractTest : public ::testing::TestWithParam<BackendKind> {
         return it == m.end() ? zero : it->second;
       };
       const ClassCounts kept = get(s.counts), fresh = get(*recount), mine = get(expected);
-      EXPECT_TRUE(kept == fresh) << scheme << " " << code << ": kept " << kept.subtree_theses
-                                 << "/" << kept.direct_theses << "/" << kept.subtree_downloads
-                                 << "/" << kept.subtree_legacy << ", recount "
-                                 << fresh.subtree_theses << "/" << fresh.direct_theses << "/"
-                                 << fresh.subtree_downloads << "/" << fresh.subtree_legacy;
+      EXPECT_TRUE(kept == fresh) << scheme << " " << code << ": kept " << kept.subtree_theses << "/"
+                                 << kept.direct_theses << "/" << kept.subtree_downloads << "/"
+                                 << kept.subtree_legacy << ", recount " << fresh.subtree_theses
+                                 << "/" << fresh.direct_theses << "/" << fresh.subtree_downloads
+                                 << "/" << fresh.subtree_legacy;
       EXPECT_TRUE(fresh == mine) << scheme << " " << code << ": recount " << fresh.subtree_theses
                                  << ", expected " << mine.subtree_theses;
       if (kept.subtree_theses > 0) ++nonzero;
@@ -156,13 +156,14 @@ TEST_P(ClassContractTest, SeedRecordShowsUnderItsPathAndMovesWhenReclassified) {
     domain::counter::Event e;
     e.item = id;
     e.time = absl::Now() - absl::Minutes(10 - i * 2);
-    e.kind = i < 2 ? domain::counter::EventKind::kRequest : domain::counter::EventKind::kInvestigation;
+    e.kind =
+        i < 2 ? domain::counter::EventKind::kRequest : domain::counter::EventKind::kInvestigation;
     e.user_id = absl::StrCat("reader-", i);
     e.user_agent = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0";
     events.push_back(e);
   }
-  auto recorded = session_->downloads().Record(
-      ctx_, events, domain::counter::RobotFilter::BuiltIn());
+  auto recorded =
+      session_->downloads().Record(ctx_, events, domain::counter::RobotFilter::BuiltIn());
   ASSERT_TRUE(recorded.ok()) << recorded.status();
 
   ClassSnapshot s = MustSnapshot("clc", {"D", "D6", "D63", "D630", "TP", "TP311.1"});
@@ -232,10 +233,10 @@ TEST_P(ClassContractTest, UnresolvedAndMissingCodesAreCountedApart) {
 
 TEST_P(ClassContractTest, ImportReportsProblemsAndIsIdempotent) {
   std::vector<ImportRow> rows = SmallClcTable();
-  rows.push_back({{"D63", "D6", "重复"}, "dup"});           // duplicate of row 1
+  rows.push_back({{"D63", "D6", "重复"}, "dup"});            // duplicate of row 1
   rows.push_back({{"Q959.195", "Q95", "</a>"}, "damaged"});  // markup only
   rows.push_back({{"TP311..1", "TP311", "坏"}, "bad"});      // not CLC notation
-  rows.push_back({{"X99", "X98", "孤儿"}, "orphan"});  // unknown parent: a root
+  rows.push_back({{"X99", "X98", "孤儿"}, "orphan"});        // unknown parent: a root
   absl::StatusOr<ClassImportResult> first = repo().Import(ctx_, "clc", "v1", rows);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->merge.created, 11);
@@ -295,11 +296,11 @@ TEST_P(ClassContractTest, FullClcTableImportsWithItsDuplicatesAndDamagedNamesRep
 TEST_P(ClassContractTest, RandomOperationsKeepEveryCountExact) {
   ASSERT_TRUE(repo().Import(ctx_, "clc", "test-small", SmallClcTable()).ok());
   const std::vector<std::string> code_pool = {
-      "D630",   "D630.1",      "D630.15", "D63",  "D6",     "TP311.13", "TP311.1", "TP31",
-      "TP3",    "TP391",       "B516",    "B53",  "B5",     "A1",       "L12",     "[D630]",
-      "D630；TP3", "Ｄ６３０", "bad code", "O15",  "TP311.1/.13"};
-  const std::vector<std::string> discipline_pool = {"1204", "公共管理", "行政管理", "0812", "",
-                                                    "120401 行政管理", "计算机科学与技术"};
+      "D630", "D630.1", "D630.15",   "D63",      "D6",       "TP311.13", "TP311.1",
+      "TP31", "TP3",    "TP391",     "B516",     "B53",      "B5",       "A1",
+      "L12",  "[D630]", "D630；TP3", "Ｄ６３０", "bad code", "O15",      "TP311.1/.13"};
+  const std::vector<std::string> discipline_pool = {
+      "1204", "公共管理", "行政管理", "0812", "", "120401 行政管理", "计算机科学与技术"};
   constexpr int kWriters = 2;
   constexpr int kOpsPerWriter = 1000;
   constexpr int kIdsPerWriter = 60;
@@ -352,32 +353,32 @@ TEST_P(ClassContractTest, RandomOperationsKeepEveryCountExact) {
         } else if (kind < 5) {
           Thesis replacement = random_thesis(id);
           status = session->theses()
-                       .Update(ctx_, id, "",
-                               [&](Thesis& t) {
-                                 *t.mutable_classification_codes() =
-                                     replacement.classification_codes();
-                                 t.set_discipline(replacement.discipline());
-                                 if (replacement.has_legacy_download_count()) {
-                                   t.set_legacy_download_count(
-                                       replacement.legacy_download_count());
-                                 } else {
-                                   t.clear_legacy_download_count();
-                                 }
-                                 now = t;
-                                 return absl::OkStatus();
-                               },
-                               std::nullopt)
+                       .Update(
+                           ctx_, id, "",
+                           [&](Thesis& t) {
+                             *t.mutable_classification_codes() = replacement.classification_codes();
+                             t.set_discipline(replacement.discipline());
+                             if (replacement.has_legacy_download_count()) {
+                               t.set_legacy_download_count(replacement.legacy_download_count());
+                             } else {
+                               t.clear_legacy_download_count();
+                             }
+                             now = t;
+                             return absl::OkStatus();
+                           },
+                           std::nullopt)
                        .status();
         } else if (kind < 7) {
           Thesis t = random_thesis(id);
           status = session->theses()
-                       .Update(ctx_, id, "",
-                               [&](Thesis& stored) {
-                                 stored.set_title_zh(absl::StrCat(t.title_zh(), "（修订）"));
-                                 now = stored;
-                                 return absl::OkStatus();
-                               },
-                               std::nullopt)
+                       .Update(
+                           ctx_, id, "",
+                           [&](Thesis& stored) {
+                             stored.set_title_zh(absl::StrCat(t.title_zh(), "（修订）"));
+                             now = stored;
+                             return absl::OkStatus();
+                           },
+                           std::nullopt)
                        .status();
         } else if (kind < 9) {
           std::vector<ImportItem> items(1);

@@ -6,8 +6,9 @@
 // the channel's service config). Every mutating call carries a request_id
 // made once per call, so a retried write is applied at most once.
 //
-// One channel serves both services: thesis.v1.ThesisService (the records)
-// and thesis.v1.DownloadService (COUNTER download counting).
+// One channel serves the three services: thesis.v1.ThesisService (the
+// records), thesis.v1.DownloadService (COUNTER download counting) and
+// thesis.v1.ClassificationService (CLC and discipline trees).
 #ifndef THESIS_CLIENT_THESIS_CLIENT_H_
 #define THESIS_CLIENT_THESIS_CLIENT_H_
 
@@ -23,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/field_mask.pb.h"
+#include "thesis/v1/classification.grpc.pb.h"
 #include "thesis/v1/download.grpc.pb.h"
 #include "thesis/v1/thesis.grpc.pb.h"
 
@@ -144,18 +146,62 @@ class ThesisClient {
   absl::StatusOr<thesis::v1::GetItemReportResponse> GetItemReport(
       const thesis::v1::GetItemReportRequest& request);
 
+  // Classification (thesis.v1.ClassificationService; see
+  // classification.proto). Names are `schemes/{scheme}` and
+  // `schemes/{scheme}/classes/{code}`.
+  absl::StatusOr<std::vector<thesis::v1::Scheme>> ListSchemes();
+  absl::StatusOr<thesis::v1::Scheme> GetScheme(absl::string_view name);
+  // A class with its path, child count and rolled-up counts.
+  absl::StatusOr<thesis::v1::Class> GetClass(absl::string_view name);
+  absl::StatusOr<thesis::v1::ListChildrenResponse> ListChildren(
+      const thesis::v1::ListChildrenRequest& request);
+  absl::StatusOr<thesis::v1::GetClassTreeResponse> GetClassTree(
+      const thesis::v1::GetClassTreeRequest& request);
+  // Raw code fields (`TP311.13;TP391`) -> normalized codes and where they
+  // resolve, one field per input, in order.
+  absl::StatusOr<std::vector<thesis::v1::ResolvedField>> ResolveCodes(
+      absl::string_view scheme, const std::vector<std::string>& codes);
+  absl::StatusOr<thesis::v1::ListThesesInClassResponse> ListThesesInClass(
+      const thesis::v1::ListThesesInClassRequest& request);
+  absl::StatusOr<thesis::v1::SuggestClassesResponse> SuggestClasses(
+      const thesis::v1::SuggestClassesRequest& request);
+  absl::StatusOr<thesis::v1::RebuildSuggestionModelResponse> RebuildSuggestionModel(
+      absl::string_view scheme, int level = 0);
+  // Loads a table (admin): `rows` in table order, sent in messages of
+  // `per_message`; the bulk deadline applies. Importing the same rows again
+  // changes nothing.
+  absl::StatusOr<thesis::v1::ImportClassesResponse> ImportClasses(
+      absl::string_view scheme, absl::string_view version,
+      const std::vector<thesis::v1::ClassRow>& rows,
+      const std::function<void(int64_t)>& progress = nullptr, int per_message = 2000);
+
   thesis::v1::ThesisService::StubInterface& stub() { return *stub_; }
   // Null for a client made from a ThesisService stub alone.
   thesis::v1::DownloadService::StubInterface* download_stub() { return download_stub_.get(); }
+  // Null for a client made from stubs; set by SetClassificationStub.
+  thesis::v1::ClassificationService::StubInterface* class_stub() { return class_stub_.get(); }
+  // For tests: e.g. thesis::v1::MockClassificationServiceStub.
+  void SetClassificationStub(
+      std::unique_ptr<thesis::v1::ClassificationService::StubInterface> stub) {
+    class_stub_ = std::move(stub);
+  }
 
  private:
   void Prepare(grpc::ClientContext* context, absl::Duration timeout) const;
   absl::Status CheckDownloadStub() const;
+  absl::Status CheckClassStub() const;
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> CallClasses(
+      grpc::Status (thesis::v1::ClassificationService::StubInterface::*method)(grpc::ClientContext*,
+                                                                               const Request&,
+                                                                               Response*),
+      const Request& request);
 
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<thesis::v1::ThesisService::StubInterface> stub_;
   std::unique_ptr<thesis::v1::DownloadService::StubInterface> download_stub_;
+  std::unique_ptr<thesis::v1::ClassificationService::StubInterface> class_stub_;
 };
 
 }  // namespace thesis::client
