@@ -11,6 +11,8 @@
 // start and the ones in flight are drained.
 //
 //   --rpc get    thesis.v1.ThesisService/GetThesis on names from --names_file
+//   --rpc class  thesis.v1.ClassificationService/GetClass (with its rolled-up
+//                counts) on class names from --names_file
 //   --rpc empty  grpc.health.v1.Health/Check("liveness"): the same server and
 //                the same gRPC path, but no database
 //   --rpc record thesis.v1.DownloadService/RecordDownload: one event per call
@@ -69,6 +71,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "thesis/v1/classification.pb.h"
 #include "thesis/v1/download.grpc.pb.h"
 #include "thesis/v1/thesis.grpc.pb.h"
 
@@ -188,7 +191,7 @@ const char* CodeName(int code) {
   return code >= 0 && code < kCodes ? kNames[code] : "?";
 }
 
-enum class Rpc { kGet, kEmpty, kRecord, kBatch, kStats };
+enum class Rpc { kGet, kClass, kEmpty, kRecord, kBatch, kStats };
 
 bool IsDownload(Rpc rpc) { return rpc == Rpc::kRecord || rpc == Rpc::kBatch || rpc == Rpc::kStats; }
 
@@ -270,7 +273,7 @@ class Slot {
     if (IsDownload(run_->rpc)) {
       IssueDownload();
     } else if (!run_->parse) {
-      request_index_ = run_->rpc == Rpc::kGet ? PickIndex() : 0;
+      request_index_ = run_->rpc == Rpc::kGet || run_->rpc == Rpc::kClass ? PickIndex() : 0;
       grpc::Slice slice(run_->requests[request_index_]);
       raw_request_ = grpc::ByteBuffer(&slice, 1);
       raw_response_.Clear();
@@ -409,6 +412,11 @@ class Slot {
     }
     response_bytes_ += raw_response_.Length();
     if (++received_ % kCheckEvery != 1) return true;
+    if (run_->rpc == Rpc::kClass) {
+      thesis::v1::Class c;
+      return grpc::SerializationTraits<thesis::v1::Class>::Deserialize(&raw_response_, &c).ok() &&
+             c.name() == run_->names[request_index_] && c.has_counts();
+    }
     if (run_->rpc == Rpc::kGet) {
       thesis::v1::Thesis thesis;
       return grpc::SerializationTraits<thesis::v1::Thesis>::Deserialize(&raw_response_, &thesis)
@@ -513,7 +521,7 @@ std::string JsonString(absl::string_view text) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "thesis-load --target host:port --rpc get|empty|record|batch|stats [--names_file F]\n"
+      "thesis-load --target host:port --rpc get|class|empty|record|batch|stats [--names_file F]\n"
       "            [--thesis theses/x] [--theses_file F] [--batch_size N] [--users N]\n"
       "            [--concurrency N] [--channels K] [--warmup_s S] [--duration_s S] [--json]");
   absl::ParseCommandLine(argc, argv);
@@ -527,6 +535,8 @@ int main(int argc, char** argv) {
   const std::string order = absl::GetFlag(FLAGS_order);
   if (rpc == "get") {
     run.rpc = Rpc::kGet;
+  } else if (rpc == "class") {
+    run.rpc = Rpc::kClass;
   } else if (rpc == "empty") {
     run.rpc = Rpc::kEmpty;
   } else if (rpc == "record") {
@@ -536,7 +546,7 @@ int main(int argc, char** argv) {
   } else if (rpc == "stats") {
     run.rpc = Rpc::kStats;
   } else {
-    std::cerr << "--rpc must be get, empty, record, batch or stats\n";
+    std::cerr << "--rpc must be get, class, empty, record, batch or stats\n";
     return 2;
   }
   if (concurrency < 1 || channels < 1 || duration_s <= 0 || warmup_s < 0) {
@@ -550,10 +560,14 @@ int main(int argc, char** argv) {
   run.random_order = order == "random";
   run.deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
   run.parse = absl::GetFlag(FLAGS_parse);
-  if (run.rpc == Rpc::kGet) {
+  if (run.rpc == Rpc::kClass && run.parse) {
+    std::cerr << "--rpc class does not support --parse\n";
+    return 2;
+  }
+  if (run.rpc == Rpc::kGet || run.rpc == Rpc::kClass) {
     const std::string path = absl::GetFlag(FLAGS_names_file);
     if (path.empty() || !ReadNames(path, &run.names)) {
-      std::cerr << "--rpc get needs a readable --names_file\n";
+      std::cerr << "--rpc " << rpc << " needs a readable --names_file\n";
       return 2;
     }
     if (run.names.empty()) {
@@ -590,6 +604,13 @@ int main(int argc, char** argv) {
     run.method = "/thesis.v1.ThesisService/GetThesis";
     for (const std::string& name : run.names) {
       thesis::v1::GetThesisRequest request;
+      request.set_name(name);
+      run.requests.push_back(request.SerializeAsString());
+    }
+  } else if (run.rpc == Rpc::kClass) {
+    run.method = "/thesis.v1.ClassificationService/GetClass";
+    for (const std::string& name : run.names) {
+      thesis::v1::GetClassRequest request;
       request.set_name(name);
       run.requests.push_back(request.SerializeAsString());
     }
