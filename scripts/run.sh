@@ -67,6 +67,8 @@ The thesis service is serving on $listen (server pid $server_pid). Try:
   $build/client/thesisctl --server $listen downloads record seed-lzu-2009-zheng --kind request \\
       --user u1 --user_agent 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0'
   $build/client/thesisctl --server $listen downloads stats seed-lzu-2009-zheng --granularity daily
+  $build/client/thesisctl --server $listen classes get D6     # the seed (D630) counts under D > D6
+  $build/client/thesisctl --server $listen classes resolve 'D630;TP311.13'
   grpcurl -plaintext $listen list            # reflection is on (grpcurl is not a Debian package)
 Health: $build/client/thesisctl --server $listen health --service readiness
 Press Ctrl-C to stop.

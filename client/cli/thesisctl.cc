@@ -20,8 +20,21 @@
 //     downloads top --metric M [--from D] [--to D] [--filter F] [--limit N]
 //     downloads report --begin YYYY-MM --end YYYY-MM [--filter F] [--metric M ...]
 //                      [--format table|tsv]
+//     classes schemes                     CLC and discipline schemes with their counts
+//     classes get NAME [--scheme S]       a class: path, children, flags, counts
+//     classes children [NAME] [--scheme S] [--page_size N [--all]]
+//     classes tree [NAME] [--scheme S] [--depth N] [--max_nodes N] [--skip_empty]
+//     classes resolve CODE...             raw code fields -> normalized codes, resolution
+//     classes theses NAME [--order_by downloads|degree_year|title] [--page_size N] [--all]
+//     classes suggest --scheme S --title T [--abstract A] [--keywords k1,k2] [--top_k N]
+//                     [--level L]
+//     classes rebuild --scheme S [--level L]
+//     classes import FILE... --scheme clc|discipline --version V
+//                                         load a class table (CLC JSON tree or TSV,
+//                                         discipline TSVs; UTF-8 or GB18030)
 //
-// NAME is theses/ID or just ID. A metric M is total_item_requests,
+// NAME is theses/ID or just ID; for classes, schemes/clc/classes/D630 or just
+// the code (D630) of the --scheme (default clc). A metric M is total_item_requests,
 // unique_item_requests, total_item_investigations or unique_item_investigations
 // (or its COUNTER name, e.g. Unique_Item_Requests); --metric may be repeated or
 // comma-separated.
@@ -33,7 +46,8 @@
 // Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 already exists,
 // 5 invalid argument, 6 unavailable, 7 aborted (stale etag), 8 import or
 // export finished but some records failed or were malformed (for `downloads
-// record --file`: some lines were malformed or rejected, or named unknown theses).
+// record --file`: some lines were malformed or rejected, or named unknown theses;
+// for `classes import`: some lines were malformed or rows rejected).
 #include <unistd.h>
 
 #include <algorithm>
@@ -66,6 +80,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "thesis/client/thesis_client.h"
+#include "thesis/formats/class_tables.h"
 #include "thesis/formats/cnki_formats.h"
 
 namespace {
@@ -100,9 +115,11 @@ ABSL_FLAG(std::string, id, "", "create: the id to give the record.");
 ABSL_FLAG(std::string, mask, "", "update: comma-separated field paths to change.");
 ABSL_FLAG(std::string, filter, "",
           "list/export/downloads top/downloads report: filter expression.");
-ABSL_FLAG(std::string, order_by, "", "list/export: order_by.");
-ABSL_FLAG(int, page_size, 0, "list/downloads report: page size.");
-ABSL_FLAG(bool, all, false, "list: follow page tokens to the end.");
+ABSL_FLAG(std::string, order_by, "",
+          "list/export: order_by; classes theses: downloads (default), degree_year or title, "
+          "optionally followed by asc or desc.");
+ABSL_FLAG(int, page_size, 0, "list/downloads report/classes children/classes theses: page size.");
+ABSL_FLAG(bool, all, false, "list/classes children/classes theses: follow page tokens to the end.");
 ABSL_FLAG(std::string, etag, "", "update/delete: only if the etag matches.");
 ABSL_FLAG(std::string, format, "",
           "export: jsonl (default) or refworks; downloads report: table (default) or tsv.");
@@ -133,6 +150,22 @@ ABSL_FLAG(std::vector<std::string>, metric, {},
 ABSL_FLAG(int, limit, 0, "downloads top: how many theses (1-1000; default 20).");
 ABSL_FLAG(std::string, begin, "", "downloads report: first month, YYYY-MM.");
 ABSL_FLAG(std::string, end, "", "downloads report: last month, YYYY-MM (at most 36 months).");
+ABSL_FLAG(std::string, scheme, "",
+          "classes: the scheme, clc or discipline (or schemes/clc); default clc, except that "
+          "classes import requires it.");
+ABSL_FLAG(int, depth, 0, "classes tree: levels below the start (0 means 1; at most 5).");
+ABSL_FLAG(int, max_nodes, 0, "classes tree: nodes at most (0 means 2000; at most 20000).");
+ABSL_FLAG(bool, skip_empty, false, "classes tree: leave out classes without theses.");
+ABSL_FLAG(std::string, title, "", "classes suggest: the title of the thesis to classify.");
+ABSL_FLAG(std::string, abstract, "", "classes suggest: its abstract.");
+ABSL_FLAG(std::vector<std::string>, keywords, {},
+          "classes suggest: its keywords, comma-separated.");
+ABSL_FLAG(int, top_k, 0, "classes suggest: how many suggestions (0 means 5; at most 50).");
+ABSL_FLAG(int, level, 0,
+          "classes suggest/rebuild: level of the classes to suggest (0 means 2; 1: the roots).");
+ABSL_FLAG(std::string, table_version, "",
+          "classes import: the version of the table being loaded (also accepted as --version V "
+          "after the classes command).");
 
 namespace {
 
@@ -1158,6 +1191,426 @@ int Downloads(thesis::client::ThesisClient& client, const std::vector<std::strin
   return Usage(absl::StrCat("unknown downloads command ", sub, "\n", kDownloadsUsage));
 }
 
+// ---- classes: CLC and discipline trees (thesis.v1.ClassificationService) ----
+
+constexpr char kClassesUsage[] =
+    "usage: thesisctl classes schemes\n"
+    "       thesisctl classes get NAME [--scheme clc|discipline]\n"
+    "       thesisctl classes children [NAME] [--scheme S] [--page_size N [--all]]\n"
+    "       thesisctl classes tree [NAME] [--scheme S] [--depth N] [--max_nodes N] "
+    "[--skip_empty]\n"
+    "       thesisctl classes resolve CODE...\n"
+    "       thesisctl classes theses NAME [--order_by downloads|degree_year|title] "
+    "[--page_size N] [--all]\n"
+    "       thesisctl classes suggest --scheme S --title T [--abstract A] [--keywords k1,k2] "
+    "[--top_k N] [--level L]\n"
+    "       thesisctl classes rebuild --scheme S [--level L]\n"
+    "       thesisctl classes import FILE... --scheme clc|discipline --version V\n"
+    "  NAME: schemes/clc/classes/D630, or the code alone (D630) with --scheme (default clc)";
+
+// `clc` -> `schemes/clc`; a full scheme name stays.
+std::string SchemeArg(std::string scheme) {
+  if (scheme.empty()) scheme = "clc";
+  return absl::StartsWith(scheme, "schemes/") ? scheme : absl::StrCat("schemes/", scheme);
+}
+
+// `D630` -> `schemes/{--scheme}/classes/D630`; a full name (of a class, or
+// of a scheme where one is allowed) stays. Codes may hold `/` (B31/39), so
+// only a leading `schemes/` marks a full name.
+std::string ClassArg(const std::string& arg) {
+  if (absl::StartsWith(arg, "schemes/")) return arg;
+  return absl::StrCat(SchemeArg(absl::GetFlag(FLAGS_scheme)), "/classes/", arg);
+}
+
+std::string TimeText(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return "";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixSeconds(t.seconds()),
+                          absl::UTCTimeZone());
+}
+
+std::string ClassFlags(const thesis::v1::Class& c) {
+  std::vector<std::string> flags;
+  if (c.alternative()) flags.push_back("alternative");
+  if (c.discontinued()) flags.push_back("discontinued");
+  return absl::StrJoin(flags, ", ");
+}
+
+std::string RefText(const thesis::v1::ClassRef& ref) {
+  return ref.display_name().empty() ? ref.code()
+                                    : absl::StrCat(ref.code(), " ", ref.display_name());
+}
+
+int ClassSchemes(thesis::client::ThesisClient& client) {
+  absl::StatusOr<std::vector<thesis::v1::Scheme>> schemes = client.ListSchemes();
+  if (!schemes.ok()) return Fail(schemes.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    thesis::v1::ListSchemesResponse response;
+    for (const thesis::v1::Scheme& s : *schemes) *response.add_schemes() = s;
+    std::cout << ToJson(response) << "\n";
+    return 0;
+  }
+  Table table({"Scheme", "Title", "Version", "Classes", "Classified", "Unresolved", "Unclassified",
+               "Updated"},
+              {false, false, false, true, true, true, true, false});
+  for (const thesis::v1::Scheme& s : *schemes) {
+    table.Add({s.name(), s.title(), s.version(), absl::StrCat(s.class_count()),
+               absl::StrCat(s.classified_theses()), absl::StrCat(s.unresolved_theses()),
+               absl::StrCat(s.unclassified_theses()), TimeText(s.update_time())});
+  }
+  table.Print(std::cout);
+  return 0;
+}
+
+int ClassGet(thesis::client::ThesisClient& client, const std::string& name) {
+  absl::StatusOr<thesis::v1::Class> c = client.GetClass(name);
+  if (!c.ok()) return Fail(c.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(*c) << "\n";
+    return 0;
+  }
+  std::vector<std::string> path;
+  for (const thesis::v1::ClassRef& ref : c->path()) path.push_back(RefText(ref));
+  const thesis::v1::ClassCounts& n = c->counts();
+  const std::string flags = ClassFlags(*c);
+  std::cout << "class:      " << c->name() << "\n"
+            << "code:       " << c->code() << "\n"
+            << "title:      " << c->display_name() << "\n"
+            << "level:      " << c->level() << "\n"
+            << "path:       " << (path.empty() ? "(root)" : absl::StrJoin(path, " > ")) << "\n"
+            << "children:   " << c->child_count() << "\n"
+            << "flags:      " << (flags.empty() ? "-" : flags) << "\n"
+            << "theses:     " << n.direct_theses() << " direct, " << n.subtree_theses()
+            << " in the subtree\n"
+            << "downloads:  " << n.subtree_downloads()
+            << " in the subtree (COUNTER Total_Item_Requests)\n"
+            << "legacy:     " << n.subtree_legacy_downloads()
+            << " in the subtree (下载频次 as imported)\n";
+  return 0;
+}
+
+int ClassChildren(thesis::client::ThesisClient& client, const std::vector<std::string>& args) {
+  if (args.size() > 1) return Usage(kClassesUsage);
+  thesis::v1::ListChildrenRequest request;
+  request.set_parent(args.empty() ? SchemeArg(absl::GetFlag(FLAGS_scheme)) : ClassArg(args[0]));
+  request.set_page_size(absl::GetFlag(FLAGS_page_size));
+  // Without --page_size every page is fetched: a level of a class table is
+  // what people ask for, and it is at most a few hundred rows.
+  const bool all = absl::GetFlag(FLAGS_all) || absl::GetFlag(FLAGS_page_size) == 0;
+  Table table({"Code", "Name", "Children", "Direct", "Theses", "Downloads", "Legacy", "Flags"},
+              {false, false, true, true, true, true, true, false});
+  do {
+    absl::StatusOr<thesis::v1::ListChildrenResponse> page = client.ListChildren(request);
+    if (!page.ok()) return Fail(page.status());
+    for (const thesis::v1::Class& c : page->classes()) {
+      if (absl::GetFlag(FLAGS_json)) {
+        std::cout << ToJson(c) << "\n";
+        continue;
+      }
+      const thesis::v1::ClassCounts& n = c.counts();
+      table.Add({c.code(), c.display_name(), absl::StrCat(c.child_count()),
+                 absl::StrCat(n.direct_theses()), absl::StrCat(n.subtree_theses()),
+                 absl::StrCat(n.subtree_downloads()), absl::StrCat(n.subtree_legacy_downloads()),
+                 ClassFlags(c)});
+    }
+    if (!page->next_page_token().empty() && page->next_page_token() == request.page_token()) {
+      return Fail(absl::InternalError("the server answered the same page token again"));
+    }
+    request.set_page_token(page->next_page_token());
+  } while (all && !request.page_token().empty());
+  if (!absl::GetFlag(FLAGS_json)) table.Print(std::cout);
+  if (!request.page_token().empty() && !absl::GetFlag(FLAGS_json)) {
+    std::cerr << "(more: use --all)\n";
+  }
+  return 0;
+}
+
+void AddTreeRows(const thesis::v1::ClassTreeNode& node, int depth, Table* table) {
+  const thesis::v1::Class& c = node.class_();
+  const std::string flags = ClassFlags(c);
+  const thesis::v1::ClassCounts& n = c.counts();
+  table->Add({absl::StrCat(std::string(2 * depth, ' '), c.code(), "  ", c.display_name(),
+                           flags.empty() ? "" : absl::StrCat(" (", flags, ")")),
+              absl::StrCat(n.subtree_theses()), absl::StrCat(n.direct_theses()),
+              absl::StrCat(n.subtree_downloads()), absl::StrCat(n.subtree_legacy_downloads())});
+  for (const thesis::v1::ClassTreeNode& child : node.children()) {
+    AddTreeRows(child, depth + 1, table);
+  }
+}
+
+int ClassTree(thesis::client::ThesisClient& client, const std::vector<std::string>& args) {
+  if (args.size() > 1) return Usage(kClassesUsage);
+  thesis::v1::GetClassTreeRequest request;
+  request.set_name(args.empty() ? SchemeArg(absl::GetFlag(FLAGS_scheme)) : ClassArg(args[0]));
+  request.set_depth(absl::GetFlag(FLAGS_depth));
+  request.set_max_nodes(absl::GetFlag(FLAGS_max_nodes));
+  request.set_skip_empty(absl::GetFlag(FLAGS_skip_empty));
+  absl::StatusOr<thesis::v1::GetClassTreeResponse> tree = client.GetClassTree(request);
+  if (!tree.ok()) return Fail(tree.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(*tree) << "\n";
+    return 0;
+  }
+  Table table({"Class", "Theses", "Direct", "Downloads", "Legacy"},
+              {false, true, true, true, true});
+  for (const thesis::v1::ClassTreeNode& root : tree->roots()) AddTreeRows(root, 0, &table);
+  table.Print(std::cout);
+  if (tree->truncated()) {
+    std::cerr << "(truncated: deeper levels were cut; raise --max_nodes or lower --depth)\n";
+  }
+  return 0;
+}
+
+std::string ResolutionText(thesis::v1::Resolution r) {
+  return r == thesis::v1::RESOLUTION_UNSPECIFIED ? "-" : thesis::v1::Resolution_Name(r);
+}
+
+int ClassResolve(thesis::client::ThesisClient& client, const std::vector<std::string>& codes) {
+  if (codes.empty()) return Usage(kClassesUsage);
+  absl::StatusOr<std::vector<thesis::v1::ResolvedField>> fields =
+      client.ResolveCodes(SchemeArg(absl::GetFlag(FLAGS_scheme)), codes);
+  if (!fields.ok()) return Fail(fields.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    thesis::v1::ResolveCodesResponse response;
+    for (const thesis::v1::ResolvedField& f : *fields) *response.add_fields() = f;
+    std::cout << ToJson(response) << "\n";
+    return 0;
+  }
+  Table table({"Field", "Normalized", "Code", "Resolution", "Class", "Path", "Notes"},
+              {false, false, false, false, false, false, false});
+  for (const thesis::v1::ResolvedField& f : *fields) {
+    if (f.codes_size() == 0) table.Add({f.raw(), "-", "-", "-", "-", "-", "no code"});
+    bool first = true;
+    for (const thesis::v1::ResolvedCode& c : f.codes()) {
+      // Ancestors run from the resolved class up; people read paths down.
+      std::vector<std::string> path;
+      for (auto it = c.ancestors().rbegin(); it != c.ancestors().rend(); ++it) {
+        path.push_back(it->code());
+      }
+      std::vector<std::string> notes;
+      if (c.alternative()) notes.push_back("alternative");
+      if (c.discontinued()) notes.push_back("discontinued");
+      if (c.range()) notes.push_back("range");
+      notes.insert(notes.end(), c.problems().begin(), c.problems().end());
+      // The field once, on its first code's row: the rows below are its parts.
+      table.Add({first ? f.raw() : "", c.normalized(), c.code(), ResolutionText(c.resolution()),
+                 c.resolved().code().empty() ? "-" : RefText(c.resolved()),
+                 path.empty() ? "-" : absl::StrJoin(path, " > "), absl::StrJoin(notes, "; ")});
+      first = false;
+    }
+  }
+  table.Print(std::cout);
+  return 0;
+}
+
+int ClassTheses(thesis::client::ThesisClient& client, const std::string& name) {
+  thesis::v1::ListThesesInClassRequest request;
+  request.set_name(name);
+  request.set_order_by(absl::GetFlag(FLAGS_order_by));
+  request.set_page_size(absl::GetFlag(FLAGS_page_size));
+  Table table({"Thesis", "Downloads", "Year", "Authors", "Institution", "Title"},
+              {false, true, true, false, false, false});
+  do {
+    absl::StatusOr<thesis::v1::ListThesesInClassResponse> page = client.ListThesesInClass(request);
+    if (!page.ok()) return Fail(page.status());
+    for (const thesis::v1::ThesisInClass& t : page->theses()) {
+      if (absl::GetFlag(FLAGS_json)) {
+        std::cout << ToJson(t) << "\n";
+        continue;
+      }
+      const Thesis& th = t.thesis();
+      table.Add({th.name(), absl::StrCat(t.downloads()), absl::StrCat(th.degree_year()),
+                 absl::StrJoin(th.authors(), "; "), th.institution(),
+                 th.title_zh().empty() ? th.title_en() : th.title_zh()});
+    }
+    if (!page->next_page_token().empty() && page->next_page_token() == request.page_token()) {
+      return Fail(absl::InternalError("the server answered the same page token again"));
+    }
+    request.set_page_token(page->next_page_token());
+  } while (absl::GetFlag(FLAGS_all) && !request.page_token().empty());
+  if (!absl::GetFlag(FLAGS_json)) table.Print(std::cout);
+  if (!request.page_token().empty() && !absl::GetFlag(FLAGS_json)) {
+    std::cerr << "(more: use --all)\n";
+  }
+  return 0;
+}
+
+int ClassSuggest(thesis::client::ThesisClient& client) {
+  thesis::v1::SuggestClassesRequest request;
+  request.set_scheme(SchemeArg(absl::GetFlag(FLAGS_scheme)));
+  request.set_title(absl::GetFlag(FLAGS_title));
+  request.set_abstract(absl::GetFlag(FLAGS_abstract));
+  for (const std::string& k : absl::GetFlag(FLAGS_keywords)) {
+    if (!absl::StripAsciiWhitespace(k).empty()) {
+      request.add_keywords(std::string(absl::StripAsciiWhitespace(k)));
+    }
+  }
+  if (request.title().empty() && request.abstract().empty() && request.keywords().empty()) {
+    return Usage("classes suggest: give --title, --abstract or --keywords");
+  }
+  request.set_top_k(absl::GetFlag(FLAGS_top_k));
+  request.set_level(absl::GetFlag(FLAGS_level));
+  absl::StatusOr<thesis::v1::SuggestClassesResponse> answer = client.SuggestClasses(request);
+  if (!answer.ok()) return Fail(answer.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(*answer) << "\n";
+    return 0;
+  }
+  Table table({"Rank", "Class", "Name", "Score"}, {true, false, false, true});
+  int rank = 0;
+  for (const thesis::v1::ClassSuggestion& s : answer->suggestions()) {
+    table.Add({absl::StrCat(++rank), s.class_().code(), s.class_().display_name(),
+               absl::StrFormat("%.3f", s.score())});
+  }
+  table.Print(std::cout);
+  const std::string when = TimeText(answer->model_time());
+  std::cout << "\nmodel: trained on " << answer->training_theses() << " classified thes"
+            << (answer->training_theses() == 1 ? "is" : "es")
+            << (when.empty() ? "" : absl::StrCat(", built ", when)) << "\n";
+  return 0;
+}
+
+int ClassRebuild(thesis::client::ThesisClient& client) {
+  const std::string scheme = SchemeArg(absl::GetFlag(FLAGS_scheme));
+  absl::StatusOr<thesis::v1::RebuildSuggestionModelResponse> built =
+      client.RebuildSuggestionModel(scheme, absl::GetFlag(FLAGS_level));
+  if (!built.ok()) return Fail(built.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(*built) << "\n";
+    return 0;
+  }
+  const std::string when = TimeText(built->model_time());
+  std::cout << "rebuilt the suggestion model of " << scheme << ": " << built->training_theses()
+            << " training thes" << (built->training_theses() == 1 ? "is" : "es") << ", "
+            << built->labels() << " label(s)" << (when.empty() ? "" : absl::StrCat(", ", when))
+            << "\n";
+  return 0;
+}
+
+// `classes import`: every file read with the class-table reader, all rows
+// sent in one stream (so that a categories file and a disciplines file, or
+// several parts of a table, load as one table), every problem named by the
+// file and line it came from.
+int ClassImport(thesis::client::ThesisClient& client, const std::vector<std::string>& files) {
+  if (files.empty())
+    return Usage(absl::StrCat("classes import: name at least one file\n", kClassesUsage));
+  const std::string scheme_flag = absl::GetFlag(FLAGS_scheme);
+  const std::string version = absl::GetFlag(FLAGS_table_version);
+  // No default scheme here: loading a table into the wrong scheme would turn
+  // every row into an invalid code.
+  if (scheme_flag.empty() || version.empty()) {
+    return Usage("classes import: --scheme clc|discipline and --version V are required");
+  }
+  std::vector<thesis::v1::ClassRow> rows;
+  int64_t malformed = 0;
+  for (const std::string& file : files) {
+    absl::StatusOr<std::string> bytes = ReadWholeFile(file);
+    if (!bytes.ok()) {
+      Note(absl::StrCat(file, ": error: ", bytes.status().message()));
+      ++malformed;
+      continue;
+    }
+    thesis::formats::ClassTable table = thesis::formats::ParseClassTable(*bytes, file);
+    for (const thesis::formats::ClassTableProblem& p : table.problems) {
+      Note(absl::StrCat(p.origin, ": error: ", p.reason));
+    }
+    malformed += static_cast<int64_t>(table.problems.size());
+    if (!absl::GetFlag(FLAGS_json)) {
+      Note(absl::StrCat(file, ": ", thesis::formats::ClassTableFormatName(table.format), ", ",
+                        table.rows.size(), " class row(s)"));
+    }
+    rows.insert(rows.end(), std::make_move_iterator(table.rows.begin()),
+                std::make_move_iterator(table.rows.end()));
+  }
+  thesis::v1::ImportClassesResponse result;
+  if (!rows.empty()) {
+    Progress progress("imported");
+    const double total = static_cast<double>(rows.size());
+    absl::StatusOr<thesis::v1::ImportClassesResponse> imported = client.ImportClasses(
+        SchemeArg(scheme_flag), version, rows,
+        [&](int64_t sent) { progress.Update(sent, static_cast<double>(sent) / total); });
+    progress.Update(static_cast<int64_t>(rows.size()), 1.0, /*final=*/true);
+    if (!imported.ok()) return Fail(imported.status());
+    result = std::move(*imported);
+  } else {
+    // Nothing to send: an empty import would only re-place every thesis.
+    Note("classes import: no rows to import");
+  }
+  for (const thesis::v1::ClassImportProblem& p : result.problems()) {
+    // The server names the row by its index in the stream; the origin it
+    // echoes is the one sent, but the index is what it must answer.
+    std::string origin = p.origin();
+    if (origin.empty() && p.index() >= 0 && static_cast<size_t>(p.index()) < rows.size()) {
+      origin = rows[static_cast<size_t>(p.index())].origin();
+    }
+    if (origin.empty()) origin = absl::StrCat("row ", p.index() + 1);
+    std::cerr << origin << ": " << (p.loaded() ? "warning: " : "rejected: ") << p.code()
+              << (p.code().empty() ? "" : ": ") << p.reason() << "\n";
+  }
+  if (result.failed() > result.problems_size()) {
+    std::cerr << "(" << result.failed() - result.problems_size()
+              << " more rejected row(s) not listed by the server)\n";
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << absl::StrFormat(
+        "{\"created\":%d,\"updated\":%d,\"unchanged\":%d,\"failed\":%d,\"malformed\":%d,"
+        "\"problems\":%d,\"class_count\":%d,\"theses_placed\":%d}\n",
+        result.created(), result.updated(), result.unchanged(), result.failed(), malformed,
+        result.problems_size(), result.class_count(), result.theses_placed());
+  } else {
+    std::cout << absl::StrFormat(
+        "created %d, updated %d, unchanged %d, failed %d; %d malformed line(s); %d problem(s) "
+        "reported; %s now has %d classes, %d theses placed\n",
+        result.created(), result.updated(), result.unchanged(), result.failed(), malformed,
+        result.problems_size(), SchemeArg(scheme_flag), result.class_count(),
+        result.theses_placed());
+  }
+  return result.failed() > 0 || malformed > 0 ? kExitPartial : 0;
+}
+
+int Classes(thesis::client::ThesisClient& client, const std::vector<std::string>& rest) {
+  if (rest.empty()) return Usage(kClassesUsage);
+  const std::string& sub = rest[0];
+  const std::vector<std::string> args(rest.begin() + 1, rest.end());
+  auto one = [&](int (*run)(thesis::client::ThesisClient&, const std::string&)) {
+    if (args.size() != 1) return Usage(kClassesUsage);
+    return run(client, ClassArg(args[0]));
+  };
+  auto none = [&](int (*run)(thesis::client::ThesisClient&)) {
+    if (!args.empty()) return Usage(kClassesUsage);
+    return run(client);
+  };
+  if (sub == "schemes") return none(ClassSchemes);
+  if (sub == "get") return one(ClassGet);
+  if (sub == "children") return ClassChildren(client, args);
+  if (sub == "tree") return ClassTree(client, args);
+  if (sub == "resolve") return ClassResolve(client, args);
+  if (sub == "theses") return one(ClassTheses);
+  if (sub == "suggest") return none(ClassSuggest);
+  if (sub == "rebuild") return none(ClassRebuild);
+  if (sub == "import") return ClassImport(client, args);
+  return Usage(absl::StrCat("unknown classes command ", sub, "\n", kClassesUsage));
+}
+
+// absl owns `--version` (it prints the build's version and exits), but
+// `classes import` takes the table's version under that name: for the
+// classes command, `--version V` and `--version=V` are rewritten to
+// `--table_version=V` before absl sees them.
+void RewriteVersionFlag(std::vector<std::string>* argv) {
+  if (std::find(argv->begin(), argv->end(), "classes") == argv->end()) return;
+  for (size_t i = 1; i < argv->size(); ++i) {
+    absl::string_view arg = (*argv)[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) continue;
+    if (!absl::ConsumePrefix(&arg, "version")) continue;
+    if (absl::ConsumePrefix(&arg, "=")) {
+      (*argv)[i] = absl::StrCat("--table_version=", arg);
+    } else if (arg.empty() && i + 1 < argv->size()) {
+      (*argv)[i] = absl::StrCat("--table_version=", (*argv)[i + 1]);
+      argv->erase(argv->begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    }
+  }
+}
+
 // absl keeps only the last value of a repeated flag; `--metric` may be given
 // more than once, so its values are collected from argv first.
 std::vector<std::string> RepeatedFlagValues(int argc, char** argv, absl::string_view name) {
@@ -1181,8 +1634,17 @@ std::vector<std::string> RepeatedFlagValues(int argc, char** argv, absl::string_
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "thesisctl [--server host:port] [--json] "
-      "import|export|get|list|create|update|delete|health|downloads ...\n"
-      "  downloads record|stats|top|report ... (thesisctl downloads: usage)");
+      "import|export|get|list|create|update|delete|health|downloads|classes ...\n"
+      "  downloads record|stats|top|report ... (thesisctl downloads: usage)\n"
+      "  classes schemes|get|children|tree|resolve|theses|suggest|rebuild|import ... "
+      "(thesisctl classes: usage)");
+  std::vector<std::string> argv_strings(argv, argv + argc);
+  RewriteVersionFlag(&argv_strings);
+  std::vector<char*> argv_rewritten;
+  for (std::string& a : argv_strings) argv_rewritten.push_back(a.data());
+  argv_rewritten.push_back(nullptr);
+  argc = static_cast<int>(argv_strings.size());
+  argv = argv_rewritten.data();
   const std::vector<std::string> metric_values = RepeatedFlagValues(argc, argv, "metric");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (metric_values.size() > 1) {
@@ -1231,6 +1693,7 @@ int main(int argc, char** argv) {
   if (command == "list") return List(client);
   if (command == "health") return Health(channel);
   if (command == "downloads") return Downloads(client, rest);
+  if (command == "classes") return Classes(client, rest);
   if (command == "get" || command == "delete" || command == "update") {
     if (rest.size() != 1) return Usage(absl::StrCat("usage: thesisctl ", command, " theses/ID"));
     const std::string name = ThesisNameArg(rest[0]);
