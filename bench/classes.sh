@@ -128,7 +128,7 @@ PLACEMENTS=$("${PSQL[@]}" -At -c "SELECT count(*) FROM thesis_classes WHERE sche
 : >"$RESULTS/served.txt"
 while read -r name; do
   "${CTL[@]}" --json classes get "$name" |
-    python3 -c 'import json,sys; c=json.load(sys.stdin); print(c["code"], c.get("counts",{}).get("subtreeTheses","0"))' \
+    python3 -c 'import json,sys; c=json.load(sys.stdin).get("counts",{}); print(sys.argv[1].rsplit("/",1)[1], c.get("subtree_theses", c.get("subtreeTheses","0")))' "$name" \
       >>"$RESULTS/served.txt"
 done <"$BENCH_DIR/class-names.txt"
 sort "$RESULTS/served.txt" | awk '$2 != 0' >"$RESULTS/served-sorted.txt"

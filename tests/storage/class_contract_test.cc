@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "server/domain/class_tree.h"
@@ -15,6 +16,7 @@
 #include "server/storage/class_counting.h"
 #include "tests/support/backends.h"
 #include "tests/support/test_env.h"
+#include "thesis/formats/class_tables.h"
 
 namespace thesis::storage {
 namespace {
@@ -289,6 +291,38 @@ TEST_P(ClassContractTest, FullClcTableImportsWithItsDuplicatesAndDamagedNamesRep
   absl::StatusOr<ClassImportResult> again = repo().Import(ctx_, "clc", "5", rows);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->merge.unchanged, 45785);
+}
+
+TEST_P(ClassContractTest, NestedJsonTreeImportsWithItsRepeatedNodesReported) {
+  const std::string path = testing::SharedDataDir() + "/clc/clc5-tree.json";
+  const auto json = testing::ReadFile(path);
+  if (!json) GTEST_SKIP() << "../shared/data/clc/clc5-tree.json is absent: JSON-tree test skipped";
+  const formats::ClassTable table = formats::ParseClassTable(*json, "clc5-tree.json");
+  ASSERT_TRUE(table.problems.empty());
+  std::vector<ImportRow> rows;
+  for (const thesis::v1::ClassRow& r : table.rows) {
+    rows.push_back({{r.code(), r.parent(), r.display_name()}, r.origin()});
+  }
+  ASSERT_EQ(rows.size(), 45835u);
+  absl::StatusOr<ClassImportResult> result = repo().Import(ctx_, "clc", "5-json", rows);
+  ASSERT_TRUE(result.ok()) << result.status();
+  // 45,785 distinct classes: 270 were built in, the rest new; the 50
+  // repeated nodes are refused, each naming the row it repeats.
+  EXPECT_EQ(result->class_count, 45785);
+  EXPECT_EQ(result->merge.created, 45785 - 270);
+  EXPECT_EQ(result->merge.failed, 50);
+  int damaged = 0, repeated = 0;
+  for (const auto& p : result->merge.problems) {
+    if (p.loaded && absl::StrContains(p.reason, "damaged name")) ++damaged;
+    if (!p.loaded && absl::StrContains(p.reason, "duplicate of row")) ++repeated;
+  }
+  EXPECT_EQ(repeated, 50);
+  EXPECT_GE(damaged, 28);
+  ClassSnapshot s = MustSnapshot("clc", {});
+  const int b516 = s.tree->Find("B516");
+  ASSERT_GE(b516, 0);
+  EXPECT_EQ(s.tree->nodes()[b516].parent, "B51/56");
+  EXPECT_EQ(s.tree->nodes()[b516].level, 4);
 }
 
 // 2,000 random operations from two sessions at once, with downloads being
