@@ -47,6 +47,11 @@ ABSL_FLAG(std::optional<double>, abstract_weight, std::nullopt, "abstract field 
 ABSL_FLAG(std::optional<int>, max_ngram, std::nullopt, "longest Han n-gram");
 ABSL_FLAG(bool, average, true, "average the weights of the last half of the epochs");
 ABSL_FLAG(std::optional<int>, min_df, std::nullopt, "minimum document frequency");
+ABSL_FLAG(double, full_text_weight, 1.0,
+          "Example::weight of the full-text (dev) training records of the categories; the "
+          "8,000 title rows keep weight 1");
+ABSL_FLAG(bool, augment_titles, false,
+          "also train on a title+keywords-only copy of each full-text training record");
 
 namespace {
 
@@ -454,6 +459,10 @@ Result Evaluate(Model model, bool categories, const std::vector<Record>& titles,
         test.push_back(&dev[i]);
       } else {
         train.push_back({dev[i].doc, label(dev[i])});
+        if (categories) train.back().weight = absl::GetFlag(FLAGS_full_text_weight);
+        if (absl::GetFlag(FLAGS_augment_titles)) {
+          train.push_back({Document{dev[i].doc.title, "", dev[i].doc.keywords}, label(dev[i])});
+        }
       }
     }
     const auto start = std::chrono::steady_clock::now();

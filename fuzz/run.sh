@@ -21,7 +21,7 @@ seconds=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-2}
 source_dir=${FUZZ_SOURCE_DIR:-$repo}
 data_dir=${THESIS_DATA_DIR:-$repo/../shared/data}
-all_targets="fuzz_cnki_page fuzz_refworks fuzz_endnote fuzz_noteexpress fuzz_jsonlines fuzz_parse_file"
+all_targets="fuzz_cnki_page fuzz_refworks fuzz_endnote fuzz_noteexpress fuzz_jsonlines fuzz_parse_file fuzz_class_tables"
 read -r -a targets <<<"${FUZZ_TARGETS:-$all_targets}"
 
 command -v clang++ >/dev/null || {
@@ -44,6 +44,15 @@ if [[ -d $data_dir/cnki ]]; then
   find "$data_dir/cnki" -maxdepth 1 -type f ! -name 'LICENSE*' -exec cp {} "$seeds/" \;
 else
   echo "warning: $data_dir/cnki is absent; fuzzing without a seed corpus" >&2
+fi
+# Classification tables: the discipline catalogues and the first lines of
+# the CLC in both forms (the whole files are far above -max_len).
+if [[ -d $data_dir/clc ]]; then
+  head -c 60000 "$data_dir/clc/clc5-tree.json" >"$seeds/clc5-tree-head.json"
+  head -n 800 "$data_dir/clc/clc5.tsv" >"$seeds/clc5-head.tsv"
+fi
+if [[ -d $data_dir/discipline ]]; then
+  find "$data_dir/discipline" -maxdepth 1 -type f -name '*.tsv' -exec cp {} "$seeds/" \;
 fi
 # A JSON Lines seed: the repo's sample record on one line.
 if [[ -f $repo/deploy/seed/sample-thesis.json ]]; then

@@ -284,7 +284,9 @@ Suggester Suggester::Train(const std::vector<Example>& examples, const TrainOpti
 
   std::vector<const Example*> kept;
   for (const Example& example : examples) {
-    if (!example.label.empty()) kept.push_back(&example);
+    if (!example.label.empty() && example.weight > 0 && std::isfinite(example.weight)) {
+      kept.push_back(&example);
+    }
   }
   model.examples_ = kept.size();
   if (kept.empty()) return model;
@@ -382,6 +384,7 @@ Suggester Suggester::Train(const std::vector<Example>& examples, const TrainOpti
     for (size_t index : order) {
       const SparseVector& x = vectors[index];
       const double eta = eta0 / (1.0 + eta0 * l2 * static_cast<double>(step++));
+      const double weight = kept[index]->weight;
       // Float accumulation: twice the SIMD width of double, and the sum of
       // a few hundred products loses nothing the model can notice.
       std::fill(accumulator.begin(), accumulator.end(), 0.0f);
@@ -392,7 +395,8 @@ Suggester Suggester::Train(const std::vector<Example>& examples, const TrainOpti
       }
       for (size_t k = 0; k < num_labels; ++k) scores[k] = bias[k] + accumulator[k];
       Softmax(&scores);
-      scores[targets[index]] -= 1.0;  // now the gradient of the loss w.r.t. the scores
+      scores[targets[index]] -= 1.0;         // now the gradient of the loss w.r.t. the scores
+      for (double& g : scores) g *= weight;  // exact (a no-op) at weight 1
       scale *= 1.0 - eta * l2;
       if (scale < 1e-6) {
         for (float& w : model.weights_) w = static_cast<float>(w * scale);

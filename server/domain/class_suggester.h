@@ -31,6 +31,10 @@ struct Document {
 struct Example {
   Document doc;
   std::string label;  // examples with an empty label are ignored
+  // Scales the example's share of the training loss (its SGD steps): 2 counts
+  // it as if it were there twice. Examples whose weight is not a positive
+  // finite number are ignored. The default 1 gives the unweighted model.
+  double weight = 1.0;
 };
 
 struct Suggestion {

@@ -48,6 +48,13 @@ absl::StatusOr<std::string> NormalizeCode(absl::string_view scheme, absl::string
   return out;
 }
 
+// The key a CLC table looks a class up by: its class part without brackets
+// and dots (`[B019.13]` and `B019.13` are the same class to the table).
+std::string LookupKey(absl::string_view code) {
+  absl::StatusOr<clc::ClcCode> parsed = clc::ParseClc(code);
+  return clc::ClcKey(parsed.ok() ? parsed->code : std::string(code));
+}
+
 // Removes HTML left in a name (`</a>`, `<b>...</b>`); true when it did.
 bool CleanName(std::string* name) {
   if (name->find('<') == std::string::npos && name->find('>') == std::string::npos) {
@@ -124,7 +131,7 @@ absl::StatusOr<std::shared_ptr<const SchemeTree>> SchemeTree::Build(
     absl::StatusOr<clc::ClcTree> clc_tree = clc::ClcTree::FromEntries(entries);
     if (!clc_tree.ok()) return clc_tree.status();
     if (clc_tree->duplicates() > 0) {
-      return absl::InvalidArgumentError("two classes differ only by their dots");
+      return absl::InvalidArgumentError("two classes differ only by brackets or dots");
     }
     tree->clc_ = std::make_unique<clc::ClcTree>(std::move(*clc_tree));
   }
@@ -254,7 +261,7 @@ TableMerge MergeTable(absl::string_view scheme, const std::vector<ClassRow>& exi
   absl::flat_hash_map<std::string, size_t> key_of;  // CLC: ClcKey -> index
   for (size_t i = 0; i < merge.rows.size(); ++i) {
     row_of.emplace(merge.rows[i].code, i);
-    if (scheme == kClc) key_of.emplace(clc::ClcKey(merge.rows[i].code), i);
+    if (scheme == kClc) key_of.emplace(LookupKey(merge.rows[i].code), i);
   }
   absl::flat_hash_map<std::string, size_t> first_in_stream;
   auto problem = [&merge](size_t index, const std::string& code, std::string reason, bool loaded) {
@@ -291,11 +298,11 @@ TableMerge MergeTable(absl::string_view scheme, const std::vector<ClassRow>& exi
       continue;
     }
     if (scheme == kClc) {
-      auto same_key = key_of.find(clc::ClcKey(*code));
+      auto same_key = key_of.find(LookupKey(*code));
       if (same_key != key_of.end() && merge.rows[same_key->second].code != *code) {
         fail(i, *code,
-             absl::StrCat("differs from class ", merge.rows[same_key->second].code,
-                          " only by its dots"));
+             absl::StrCat("is the same class as ", merge.rows[same_key->second].code,
+                          " (they differ only by brackets or dots)"));
         continue;
       }
     }
@@ -312,7 +319,7 @@ TableMerge MergeTable(absl::string_view scheme, const std::vector<ClassRow>& exi
     if (at == row_of.end()) {
       row_index[i] = merge.rows.size();
       row_of.emplace(*code, merge.rows.size());
-      if (scheme == kClc) key_of.emplace(clc::ClcKey(*code), merge.rows.size());
+      if (scheme == kClc) key_of.emplace(LookupKey(*code), merge.rows.size());
       merge.rows.push_back(std::move(row));
       merge.outcomes.push_back(RowOutcome::kCreated);
     } else {

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -146,6 +148,41 @@ TEST(ClassSuggesterTest, TrainingIsDeterministic) {
   TrainOptions options;
   options.seed = 99;
   EXPECT_EQ(Suggester::Train(ToyExamples(), options).Suggest(Title("水稻栽培"), 1)[0].label, "S5");
+}
+
+TEST(ClassSuggesterTest, ExampleWeightsScaleTheLoss) {
+  // One title filed under two labels: the heavier example wins it.
+  auto train = [](double a_weight, double b_weight) {
+    std::vector<Example> examples = ToyExamples();
+    examples.push_back({Title("水稻数据库管理"), "S5", a_weight});
+    examples.push_back({Title("水稻数据库管理"), "TP311", b_weight});
+    return Suggester::Train(examples);
+  };
+  EXPECT_EQ(train(1, 6).Suggest(Title("水稻数据库管理"), 1)[0].label, "TP311");
+  EXPECT_EQ(train(6, 1).Suggest(Title("水稻数据库管理"), 1)[0].label, "S5");
+
+  // Weight 1 is the default, bit for bit.
+  std::vector<Example> explicit_ones = ToyExamples();
+  for (Example& e : explicit_ones) e.weight = 1.0;
+  const Suggester a = Suggester::Train(ToyExamples());
+  const Suggester b = Suggester::Train(explicit_ones);
+  const std::vector<Suggestion> x = a.Suggest(Title("政府软件系统的水稻数据研究"), 4);
+  const std::vector<Suggestion> y = b.Suggest(Title("政府软件系统的水稻数据研究"), 4);
+  ASSERT_EQ(x.size(), y.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(x[i].label, y[i].label);
+    EXPECT_EQ(x[i].score, y[i].score);
+  }
+
+  // Examples without a positive finite weight are ignored.
+  std::vector<Example> ignored = ToyExamples();
+  ignored.push_back({Title("宇宙银河"), "X", 0.0});
+  ignored.push_back({Title("宇宙银河"), "Y", -1.0});
+  ignored.push_back({Title("宇宙银河"), "Z", std::nan("")});
+  ignored.push_back({Title("宇宙银河"), "W", std::numeric_limits<double>::infinity()});
+  const Suggester skipped = Suggester::Train(ignored);
+  EXPECT_EQ(skipped.examples(), 20u);
+  EXPECT_EQ(skipped.labels(), 4u);
 }
 
 TEST(ClassSuggesterTest, FullWidthEqualsHalfWidth) {
