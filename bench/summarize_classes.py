@@ -44,7 +44,7 @@ def main():
         f"the full CLC table imported with `thesisctl classes import clc5.tsv` "
         f"(created {imp.get('created', 0)}, updated {imp.get('updated', 0)}, "
         f"unchanged {imp.get('unchanged', 0)}, failed {imp.get('failed', 0)}, "
-        f"{len(imp.get('problems', []))} problems reported) in "
+        f"{imp.get('problems', 0)} problems reported) in "
         f"{float(env['IMPORT_S']):.1f} s, which placed every thesis: "
         f"{env['PLACEMENTS']} class memberships (the theses and their ancestors) and every "
         f"rolled-up count.",
