@@ -21,7 +21,7 @@ seconds=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-2}
 source_dir=${FUZZ_SOURCE_DIR:-$repo}
 data_dir=${THESIS_DATA_DIR:-$repo/../shared/data}
-all_targets="fuzz_cnki_page fuzz_refworks fuzz_endnote fuzz_noteexpress fuzz_jsonlines fuzz_parse_file fuzz_class_tables"
+all_targets="fuzz_cnki_page fuzz_refworks fuzz_endnote fuzz_noteexpress fuzz_jsonlines fuzz_parse_file fuzz_class_tables fuzz_search_query"
 read -r -a targets <<<"${FUZZ_TARGETS:-$all_targets}"
 
 command -v clang++ >/dev/null || {

@@ -5,6 +5,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libpqxx-dev libssl-dev libgtest-dev libgmock-dev prometheus-cpp-dev
+  libopencc-dev libstemmer-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
   clang-format util-linux python3 bc
   clang libclang-rt-14-dev
