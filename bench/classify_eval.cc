@@ -28,6 +28,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "server/common/utf8.h"
 #include "server/domain/class_suggester.h"
 
 ABSL_FLAG(std::string, train_titles, "../shared/data/csl/csl-train-titles-8000.tsv",
@@ -55,6 +56,8 @@ ABSL_FLAG(bool, augment_titles, false,
 
 namespace {
 
+using thesis::AppendUtf8;
+
 using thesis::domain::suggest::Document;
 using thesis::domain::suggest::Example;
 using thesis::domain::suggest::Suggester;
@@ -72,24 +75,6 @@ std::optional<std::string> ReadFile(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-void AppendUtf8(uint32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
 }
 
 // A reader for the flat JSON objects of the dev file: string values, arrays
