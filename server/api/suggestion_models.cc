@@ -47,8 +47,24 @@ absl::StatusOr<std::shared_ptr<const SuggestionModels::Model>> SuggestionModels:
     storage::Session& session, const storage::CallContext& ctx, const storage::ClassSnapshot& now,
     int level, bool rebuild) {
   Slot& slot = SlotFor({now.tree->scheme(), level});
-  absl::MutexLock lock(&slot.build_mu);
-  if (slot.model != nullptr && !rebuild && !Stale(*slot.model, now)) return slot.model;
+  auto current = [&slot] {
+    absl::MutexLock lock(&slot.mu);
+    return slot.model;
+  };
+  std::shared_ptr<const Model> model_now = current();
+  if (model_now != nullptr && !rebuild && !Stale(*model_now, now)) return model_now;
+  if (model_now != nullptr && !rebuild) {
+    if (!slot.build_mu.TryLock()) return model_now;  // another call is rebuilding it
+  } else {
+    slot.build_mu.Lock();
+  }
+  struct Unlock {
+    absl::Mutex& mu;
+    ~Unlock() { mu.Unlock(); }
+  } unlock{slot.build_mu};
+  // Built by the call this one waited for?
+  model_now = current();
+  if (model_now != nullptr && !rebuild && !Stale(*model_now, now)) return model_now;
 
   absl::StatusOr<std::vector<thesis::v1::Thesis>> theses =
       session.classes().LabelledTheses(ctx, now.tree->scheme(), max_training_);
@@ -80,6 +96,7 @@ absl::StatusOr<std::shared_ptr<const SuggestionModels::Model>> SuggestionModels:
   auto it = now.counts.find(domain::classes::kClassified);
   model->classified_at_build = it == now.counts.end() ? 0 : it->second.subtree_theses;
   model->built = absl::Now();
+  absl::MutexLock lock(&slot.mu);
   slot.model = std::move(model);
   return slot.model;
 }

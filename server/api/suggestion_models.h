@@ -37,7 +37,9 @@ class SuggestionModels {
   explicit SuggestionModels(int max_training = 50000) : max_training_(max_training) {}
 
   // The model for the snapshot's scheme at `level`, built first when there
-  // is none, it is stale, or `rebuild` is set.
+  // is none, it is stale, or `rebuild` is set. While one call rebuilds a
+  // stale model, the others are answered with the stale one instead of
+  // waiting (a build takes seconds and holds a database worker).
   absl::StatusOr<std::shared_ptr<const Model>> Get(storage::Session& session,
                                                    const storage::CallContext& ctx,
                                                    const storage::ClassSnapshot& now, int level,
@@ -48,8 +50,9 @@ class SuggestionModels {
  private:
   using Key = std::pair<std::string, int>;
   struct Slot {
-    absl::Mutex build_mu;  // one build per key at a time
-    std::shared_ptr<const Model> model ABSL_GUARDED_BY(build_mu);
+    absl::Mutex build_mu;  // held while building: one build per key at a time
+    absl::Mutex mu;
+    std::shared_ptr<const Model> model ABSL_GUARDED_BY(mu);
   };
 
   Slot& SlotFor(const Key& key);
