@@ -238,7 +238,7 @@ class ImportClassesReactor : public grpc::ServerReadReactor<v1::ImportClassesReq
  public:
   ImportClassesReactor(grpc::CallbackServerContext* context, WorkerPool& pool,
                        v1::ImportClassesResponse* response)
-      : pool_(pool), deadline_(DeadlineOf(context)), response_(response) {
+      : context_(context), pool_(pool), deadline_(DeadlineOf(context)), response_(response) {
     StartRead(&request_);
   }
 
@@ -296,6 +296,12 @@ class ImportClassesReactor : public grpc::ServerReadReactor<v1::ImportClassesReq
   }
 
   void Submit() {
+    // A client that went away mid-stream also ends the reads: do not load
+    // the part of the table that arrived.
+    if (context_->IsCancelled()) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the import was cancelled"));
+      return;
+    }
     if (scheme_.empty()) {
       Finish(ToGrpcStatus(InvalidFieldError("scheme", "is required in the first message")));
       return;
@@ -335,6 +341,7 @@ class ImportClassesReactor : public grpc::ServerReadReactor<v1::ImportClassesReq
     if (!queued) Finish(ToGrpcStatus(OverloadedError()));
   }
 
+  grpc::CallbackServerContext* context_;
   WorkerPool& pool_;
   const absl::Time deadline_;
   v1::ImportClassesResponse* response_;
@@ -502,6 +509,10 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::GetClassTree(
         const SchemeTree& tree = *s->tree;
         const int start_index = start.code.empty() ? -1 : tree.Find(start.code);
         if (!start.code.empty() && start_index < 0) return ClassNotFound(start.scheme, start.code);
+        // The counts read are those of the walk; a level with classes beyond
+        // it is cut (it cannot be told which of them are empty).
+        std::vector<bool> walked(tree.size(), false);
+        for (int i : walk(tree)) walked[i] = true;
         auto keep = [&](int i) {
           return !skip_empty || CountsOf(*s, tree.nodes()[i].code).subtree_theses > 0;
         };
@@ -524,11 +535,15 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::GetClassTree(
         }
         for (int d = 1; d <= depth && !level.empty(); ++d) {
           int wanted = 0;
+          bool beyond_walk = false;
           for (const auto& [i, node] : level) {
-            for (int c : tree.nodes()[i].children) wanted += keep(c) ? 1 : 0;
+            for (int c : tree.nodes()[i].children) {
+              wanted += keep(c) ? 1 : 0;
+              beyond_walk = beyond_walk || !walked[c];
+            }
           }
-          if (nodes + wanted > max_nodes) {
-            response->set_truncated(wanted > 0);
+          if (beyond_walk || nodes + wanted > max_nodes) {
+            response->set_truncated(wanted > 0 || beyond_walk);
             break;
           }
           std::vector<std::pair<int, v1::ClassTreeNode*>> next;
