@@ -74,15 +74,15 @@ absl::StatusOr<std::string> ParseSchemeName(absl::string_view name, absl::string
   return std::string(rest);
 }
 
-struct ClassName_ {
+struct ParsedClassName {
   std::string scheme;
   std::string code;  // empty: the scheme itself
 };
 
 // `schemes/{scheme}/classes/{code}`, or `schemes/{scheme}` when
 // `scheme_allowed`. The code is everything after `/classes/`.
-absl::StatusOr<ClassName_> ParseClassName(absl::string_view name, absl::string_view field,
-                                          bool scheme_allowed) {
+absl::StatusOr<ParsedClassName> ParseClassName(absl::string_view name, absl::string_view field,
+                                               bool scheme_allowed) {
   absl::string_view rest = name;
   const char* expected = scheme_allowed
                              ? "must be schemes/{scheme} or schemes/{scheme}/classes/{code}"
@@ -90,7 +90,7 @@ absl::StatusOr<ClassName_> ParseClassName(absl::string_view name, absl::string_v
                                "schemes/clc/classes/D630";
   if (!absl::ConsumePrefix(&rest, kSchemes)) return InvalidFieldError(field, expected);
   const size_t slash = rest.find('/');
-  ClassName_ out;
+  ParsedClassName out;
   out.scheme = std::string(rest.substr(0, slash));
   if (slash == absl::string_view::npos) {
     if (!scheme_allowed || out.scheme.empty()) return InvalidFieldError(field, expected);
@@ -396,7 +396,7 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::GetClass(grpc::CallbackServ
   if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
     return FinishNow(context, denied);
   }
-  absl::StatusOr<ClassName_> name = ParseClassName(request->name(), "name", false);
+  absl::StatusOr<ParsedClassName> name = ParseClassName(request->name(), "name", false);
   if (!name.ok()) return FinishNow(context, name.status());
   return StartDbCall(
       context, pool_,
@@ -421,7 +421,7 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::ListChildren(
   if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
     return FinishNow(context, denied);
   }
-  absl::StatusOr<ClassName_> parent = ParseClassName(request->parent(), "parent", true);
+  absl::StatusOr<ParsedClassName> parent = ParseClassName(request->parent(), "parent", true);
   if (!parent.ok()) return FinishNow(context, parent.status());
   absl::StatusOr<int> page_size =
       Bounded(request->page_size(), kDefaultChildren, kMaxChildren, "page_size");
@@ -440,31 +440,30 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::ListChildren(
   return StartDbCall(context, pool_,
                      [parent = *parent, size = *page_size, offset, query, &tokens, response](
                          storage::Session& session, const storage::CallContext& call) {
-                       auto children_of = [&](const SchemeTree& tree) -> std::vector<int> {
-                         if (parent.code.empty()) return tree.roots();
-                         const int index = tree.Find(parent.code);
-                         return index < 0 ? std::vector<int>{} : tree.nodes()[index].children;
-                       };
-                       auto page_of = [&](const std::vector<int>& all) {
-                         const size_t first = std::min(all.size(), static_cast<size_t>(offset));
-                         const size_t last =
-                             std::min(all.size(), first + static_cast<size_t>(size));
-                         return std::vector<int>(all.begin() + first, all.begin() + last);
-                       };
+                       // The children and the page of them of the table the
+                       // snapshot returns (the last one this is called with).
+                       std::vector<int> all, page;
                        absl::StatusOr<storage::ClassSnapshot> s = session.classes().Snapshot(
                            call, parent.scheme, [&](const SchemeTree& tree) {
+                             const int index = parent.code.empty() ? -1 : tree.Find(parent.code);
+                             all = parent.code.empty() ? tree.roots()
+                                   : index < 0         ? std::vector<int>{}
+                                                       : tree.nodes()[index].children;
+                             const size_t first = std::min(all.size(), static_cast<size_t>(offset));
+                             const size_t last =
+                                 std::min(all.size(), first + static_cast<size_t>(size));
+                             page.assign(all.begin() + first, all.begin() + last);
                              std::vector<std::string> codes;
-                             for (int i : page_of(children_of(tree)))
-                               codes.push_back(tree.nodes()[i].code);
+                             for (int i : page) codes.push_back(tree.nodes()[i].code);
                              return codes;
                            });
                        if (!s.ok()) return s.status();
                        if (!parent.code.empty() && s->tree->Find(parent.code) < 0) {
                          return ClassNotFound(parent.scheme, parent.code);
                        }
-                       const std::vector<int> all = children_of(*s->tree);
-                       for (int i : page_of(all))
+                       for (int i : page) {
                          ToProto(*s, i, /*with_path=*/false, response->add_classes());
+                       }
                        const int64_t next = offset + response->classes_size();
                        if (next < static_cast<int64_t>(all.size())) {
                          domain::SortPosition pos;
@@ -481,7 +480,7 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::GetClassTree(
   if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
     return FinishNow(context, denied);
   }
-  absl::StatusOr<ClassName_> start = ParseClassName(request->name(), "name", true);
+  absl::StatusOr<ParsedClassName> start = ParseClassName(request->name(), "name", true);
   if (!start.ok()) return FinishNow(context, start.status());
   absl::StatusOr<int> depth = Bounded(request->depth(), 1, kMaxTreeDepth, "depth");
   if (!depth.ok()) return FinishNow(context, depth.status());
@@ -493,16 +492,19 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::GetClassTree(
       context, pool_,
       [start = *start, depth = *depth, max_nodes = *max_nodes, skip_empty, response](
           storage::Session& session, const storage::CallContext& call) {
-        auto walk = [&](const SchemeTree& tree) {
-          const int index = start.code.empty() ? -1 : tree.Find(start.code);
-          if (!start.code.empty() && index < 0) return std::vector<int>{};
-          // One more than fits, to tell whether anything was cut.
-          return TreeWalk(tree, index, depth, static_cast<size_t>(kMaxTreeNodes) + 1);
-        };
+        // The classes whose counts are read: of the table the snapshot
+        // returns (the last one this is called with).
+        std::vector<int> walk;
         absl::StatusOr<storage::ClassSnapshot> s =
             session.classes().Snapshot(call, start.scheme, [&](const SchemeTree& tree) {
+              const int index = start.code.empty() ? -1 : tree.Find(start.code);
+              walk.clear();
+              // One more than fits, to tell whether anything was cut.
+              if (start.code.empty() || index >= 0) {
+                walk = TreeWalk(tree, index, depth, static_cast<size_t>(kMaxTreeNodes) + 1);
+              }
               std::vector<std::string> codes;
-              for (int i : walk(tree)) codes.push_back(tree.nodes()[i].code);
+              for (int i : walk) codes.push_back(tree.nodes()[i].code);
               return codes;
             });
         if (!s.ok()) return s.status();
@@ -512,7 +514,7 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::GetClassTree(
         // The counts read are those of the walk; a level with classes beyond
         // it is cut (it cannot be told which of them are empty).
         std::vector<bool> walked(tree.size(), false);
-        for (int i : walk(tree)) walked[i] = true;
+        for (int i : walk) walked[i] = true;
         auto keep = [&](int i) {
           return !skip_empty || CountsOf(*s, tree.nodes()[i].code).subtree_theses > 0;
         };
@@ -627,7 +629,7 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::ListThesesInClass(
   if (absl::Status denied = access_.Check(context, Role::kReader); !denied.ok()) {
     return FinishNow(context, denied);
   }
-  absl::StatusOr<ClassName_> name = ParseClassName(request->name(), "name", false);
+  absl::StatusOr<ParsedClassName> name = ParseClassName(request->name(), "name", false);
   if (!name.ok()) return FinishNow(context, name.status());
   storage::ClassThesesQuery query;
   query.scheme = name->scheme;

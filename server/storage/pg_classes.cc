@@ -183,10 +183,7 @@ class PgClassRepository : public ClassRepository {
           }
           flush();
           // Every class gets its counter row (new ones start at zero).
-          txn.exec_params(
-              "INSERT INTO class_counts (scheme, code) SELECT scheme, code FROM classes "
-              "WHERE scheme = $1 ON CONFLICT DO NOTHING",
-              scheme);
+          txn.exec_prepared(session_.Prepare(sql::kClassEnsureCounts), scheme);
           const int64_t generation =
               txn.exec_prepared1(session_.Prepare(sql::kClassNewVersion), scheme, version)[0]
                   .as<int64_t>();

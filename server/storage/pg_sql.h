@@ -275,6 +275,11 @@ inline constexpr Statement kClassUpsert{
     "ON CONFLICT (scheme, code) DO UPDATE SET parent = EXCLUDED.parent, name = EXCLUDED.name, "
     "ordinal = EXCLUDED.ordinal WHERE (c.parent, c.name, c.ordinal) IS DISTINCT FROM "
     "(EXCLUDED.parent, EXCLUDED.name, EXCLUDED.ordinal)"};
+// Every class gets its counter row; new ones start at zero.
+inline constexpr Statement kClassEnsureCounts{
+    "class_ensure_counts",
+    "INSERT INTO class_counts (scheme, code) SELECT scheme, code FROM classes WHERE scheme = $1 "
+    "ON CONFLICT DO NOTHING"};
 inline constexpr Statement kClassNewVersion{
     "class_new_version",
     "UPDATE class_schemes SET version = $2, generation = generation + 1, "

@@ -10,7 +10,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "server/domain/class_tree.h"
 #include "server/domain/thesis_validation.h"
 #include "server/storage/class_counting.h"
@@ -44,16 +43,13 @@ std::vector<ImportRow> SmallClcTable() {
   return rows;
 }
 
-// `code\tname\tlevel\tparent` rows of clc5.tsv.
-std::vector<ImportRow> ReadClcTsv(const std::string& text) {
+// The rows of a table file, read as thesisctl reads them.
+std::vector<ImportRow> ReadTable(const std::string& bytes, const std::string& name) {
+  const formats::ClassTable table = formats::ParseClassTable(bytes, name);
+  EXPECT_TRUE(table.problems.empty()) << name;
   std::vector<ImportRow> rows;
-  int line = 0;
-  for (absl::string_view l : absl::StrSplit(text, '\n')) {
-    ++line;
-    if (line == 1 || l.empty()) continue;
-    std::vector<std::string> f = absl::StrSplit(l, '\t');
-    f.resize(4);
-    rows.push_back({{f[0], f[3], f[1]}, absl::StrCat("clc5.tsv:", line)});
+  for (const thesis::v1::ClassRow& r : table.rows) {
+    rows.push_back({{r.code(), r.parent(), r.display_name()}, r.origin()});
   }
   return rows;
 }
@@ -271,7 +267,7 @@ TEST_P(ClassContractTest, ImportReportsProblemsAndIsIdempotent) {
 TEST_P(ClassContractTest, FullClcTableImportsWithItsDuplicatesAndDamagedNamesReported) {
   const auto tsv = testing::ReadFile(testing::SharedDataDir() + "/clc/clc5.tsv");
   if (!tsv) GTEST_SKIP() << "../shared/data/clc/clc5.tsv is absent: full-table test skipped";
-  std::vector<ImportRow> rows = ReadClcTsv(*tsv);
+  std::vector<ImportRow> rows = ReadTable(*tsv, "clc5.tsv");
   ASSERT_EQ(rows.size(), 45785u);
   Thesis seed = testing::SeedThesis();
   seed.set_name(domain::ThesisName("seed"));
@@ -297,12 +293,7 @@ TEST_P(ClassContractTest, NestedJsonTreeImportsWithItsRepeatedNodesReported) {
   const std::string path = testing::SharedDataDir() + "/clc/clc5-tree.json";
   const auto json = testing::ReadFile(path);
   if (!json) GTEST_SKIP() << "../shared/data/clc/clc5-tree.json is absent: JSON-tree test skipped";
-  const formats::ClassTable table = formats::ParseClassTable(*json, "clc5-tree.json");
-  ASSERT_TRUE(table.problems.empty());
-  std::vector<ImportRow> rows;
-  for (const thesis::v1::ClassRow& r : table.rows) {
-    rows.push_back({{r.code(), r.parent(), r.display_name()}, r.origin()});
-  }
+  std::vector<ImportRow> rows = ReadTable(*json, "clc5-tree.json");
   ASSERT_EQ(rows.size(), 45835u);
   absl::StatusOr<ClassImportResult> result = repo().Import(ctx_, "clc", "5-json", rows);
   ASSERT_TRUE(result.ok()) << result.status();
