@@ -13,6 +13,8 @@
 //   --rpc get    thesis.v1.ThesisService/GetThesis on names from --names_file
 //   --rpc class  thesis.v1.ClassificationService/GetClass (with its rolled-up
 //                counts) on class names from --names_file
+//   --rpc search thesis.v1.ThesisService/SearchTheses, page of 20 with facets,
+//                on lines `QUERY` or `QUERY<TAB>FILTER` of --names_file
 //   --rpc empty  grpc.health.v1.Health/Check("liveness"): the same server and
 //                the same gRPC path, but no database
 //   --rpc record thesis.v1.DownloadService/RecordDownload: one event per call
@@ -191,7 +193,7 @@ const char* CodeName(int code) {
   return code >= 0 && code < kCodes ? kNames[code] : "?";
 }
 
-enum class Rpc { kGet, kClass, kEmpty, kRecord, kBatch, kStats };
+enum class Rpc { kGet, kClass, kSearch, kEmpty, kRecord, kBatch, kStats };
 
 bool IsDownload(Rpc rpc) { return rpc == Rpc::kRecord || rpc == Rpc::kBatch || rpc == Rpc::kStats; }
 
@@ -273,7 +275,7 @@ class Slot {
     if (IsDownload(run_->rpc)) {
       IssueDownload();
     } else if (!run_->parse) {
-      request_index_ = run_->rpc == Rpc::kGet || run_->rpc == Rpc::kClass ? PickIndex() : 0;
+      request_index_ = run_->rpc == Rpc::kEmpty ? 0 : PickIndex();
       grpc::Slice slice(run_->requests[request_index_]);
       raw_request_ = grpc::ByteBuffer(&slice, 1);
       raw_response_.Clear();
@@ -412,6 +414,13 @@ class Slot {
     }
     response_bytes_ += raw_response_.Length();
     if (++received_ % kCheckEvery != 1) return true;
+    if (run_->rpc == Rpc::kSearch) {
+      thesis::v1::SearchThesesResponse r;
+      return grpc::SerializationTraits<thesis::v1::SearchThesesResponse>::Deserialize(
+                 &raw_response_, &r)
+                 .ok() &&
+             r.facets_size() == 5;
+    }
     if (run_->rpc == Rpc::kClass) {
       thesis::v1::Class c;
       return grpc::SerializationTraits<thesis::v1::Class>::Deserialize(&raw_response_, &c).ok() &&
@@ -537,6 +546,8 @@ int main(int argc, char** argv) {
     run.rpc = Rpc::kGet;
   } else if (rpc == "class") {
     run.rpc = Rpc::kClass;
+  } else if (rpc == "search") {
+    run.rpc = Rpc::kSearch;
   } else if (rpc == "empty") {
     run.rpc = Rpc::kEmpty;
   } else if (rpc == "record") {
@@ -546,7 +557,7 @@ int main(int argc, char** argv) {
   } else if (rpc == "stats") {
     run.rpc = Rpc::kStats;
   } else {
-    std::cerr << "--rpc must be get, class, empty, record, batch or stats\n";
+    std::cerr << "--rpc must be get, class, search, empty, record, batch or stats\n";
     return 2;
   }
   if (concurrency < 1 || channels < 1 || duration_s <= 0 || warmup_s < 0) {
@@ -560,11 +571,11 @@ int main(int argc, char** argv) {
   run.random_order = order == "random";
   run.deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
   run.parse = absl::GetFlag(FLAGS_parse);
-  if (run.rpc == Rpc::kClass && run.parse) {
-    std::cerr << "--rpc class does not support --parse\n";
+  if ((run.rpc == Rpc::kClass || run.rpc == Rpc::kSearch) && run.parse) {
+    std::cerr << "--rpc " << rpc << " does not support --parse\n";
     return 2;
   }
-  if (run.rpc == Rpc::kGet || run.rpc == Rpc::kClass) {
+  if (run.rpc == Rpc::kGet || run.rpc == Rpc::kClass || run.rpc == Rpc::kSearch) {
     const std::string path = absl::GetFlag(FLAGS_names_file);
     if (path.empty() || !ReadNames(path, &run.names)) {
       std::cerr << "--rpc " << rpc << " needs a readable --names_file\n";
@@ -612,6 +623,16 @@ int main(int argc, char** argv) {
     for (const std::string& name : run.names) {
       thesis::v1::GetClassRequest request;
       request.set_name(name);
+      run.requests.push_back(request.SerializeAsString());
+    }
+  } else if (run.rpc == Rpc::kSearch) {
+    run.method = "/thesis.v1.ThesisService/SearchTheses";
+    for (const std::string& line : run.names) {
+      thesis::v1::SearchThesesRequest request;
+      const size_t tab = line.find('\t');
+      request.set_query(line.substr(0, tab));
+      if (tab != std::string::npos) request.set_filter(line.substr(tab + 1));
+      request.set_page_size(20);
       run.requests.push_back(request.SerializeAsString());
     }
   } else {

@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/common/log.h"
 #include "server/common/metrics.h"
+#include "server/domain/search_text.h"
 #include "server/server.h"
 #include "server/storage/memory_backend.h"
 #include "server/storage/migrations.h"
@@ -212,6 +213,12 @@ int main(int argc, char** argv) {
   if (args.size() > 2) {
     std::cerr << "unexpected argument: " << args[2] << "\n";
     return 2;
+  }
+  // The search analyzer's tables (OpenCC's t2s.json, the Snowball stemmer)
+  // are needed by both commands: fail now, plainly, when they are missing.
+  if (absl::Status search = thesis::domain::search::InitSearchText(); !search.ok()) {
+    std::cerr << "search text analysis is unavailable: " << search.message() << "\n";
+    return 1;
   }
   if (command == "migrate") return RunMigrate();
   if (command == "serve") return RunServe();

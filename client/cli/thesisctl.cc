@@ -7,6 +7,10 @@
 //     export [--filter F] [--order_by O] [--format jsonl|refworks] [--output FILE]
 //     get NAME
 //     list [--filter F] [--order_by O] [--page_size N] [--all]
+//     search QUERY [--filter F] [--order_by relevance|degree_year|downloads [desc]]
+//            [--page_size N] [--page_token T] [--facet_size N] [--skip_facets]
+//                                         full-text search: hits with snippets, then the
+//                                         match count and the facets
 //     create --file record.json [--id ID]
 //     update NAME --file patch.json --mask title_zh,degree_year [--etag E]
 //     delete NAME [--etag E]
@@ -32,6 +36,11 @@
 //     classes import FILE... --scheme clc|discipline --version V
 //                                         load a class table (CLC JSON tree or TSV,
 //                                         discipline TSVs; UTF-8 or GB18030)
+//
+// QUERY is the search query language (words, "phrases", -exclusions, OR,
+// title: author: advisor: keyword: institution: class:; see thesis.proto);
+// several arguments are one query, joined by spaces, and a word of it that
+// starts with `-` is an exclusion, not a flag (or put the query after `--`).
 //
 // NAME is theses/ID or just ID; for classes, schemes/clc/classes/D630 or just
 // the code (D630) of the --scheme (default clc). A metric M is total_item_requests,
@@ -64,6 +73,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -114,11 +124,18 @@ ABSL_FLAG(std::string, file, "",
 ABSL_FLAG(std::string, id, "", "create: the id to give the record.");
 ABSL_FLAG(std::string, mask, "", "update: comma-separated field paths to change.");
 ABSL_FLAG(std::string, filter, "",
-          "list/export/downloads top/downloads report: filter expression.");
+          "list/export/search/downloads top/downloads report: filter expression.");
 ABSL_FLAG(std::string, order_by, "",
-          "list/export: order_by; classes theses: downloads (default), degree_year or title, "
-          "optionally followed by asc or desc.");
-ABSL_FLAG(int, page_size, 0, "list/downloads report/classes children/classes theses: page size.");
+          "list/export: order_by; search: relevance (default), degree_year or downloads, the "
+          "last two optionally followed by desc; classes theses: downloads (default), "
+          "degree_year or title, optionally followed by asc or desc.");
+ABSL_FLAG(int, page_size, 0,
+          "list/search/downloads report/classes children/classes theses: page size.");
+ABSL_FLAG(std::string, page_token, "",
+          "search: continue from a previous page (the query, --filter and --order_by must be "
+          "the same).");
+ABSL_FLAG(int, facet_size, 0, "search: values per facet (0 means 10; at most 100).");
+ABSL_FLAG(bool, skip_facets, false, "search: leave out the match count and the facets.");
 ABSL_FLAG(bool, all, false, "list/classes children/classes theses: follow page tokens to the end.");
 ABSL_FLAG(std::string, etag, "", "update/delete: only if the etag matches.");
 ABSL_FLAG(std::string, format, "",
@@ -1591,6 +1608,201 @@ int Classes(thesis::client::ThesisClient& client, const std::vector<std::string>
   return Usage(absl::StrCat("unknown classes command ", sub, "\n", kClassesUsage));
 }
 
+// ---- search: full-text search (ThesisService.SearchTheses) ----
+
+constexpr char kSearchUsage[] =
+    "usage: thesisctl search QUERY [--filter F] [--order_by relevance|degree_year|downloads "
+    "[desc]] [--page_size N] [--page_token T] [--facet_size N] [--skip_facets] [--json]\n"
+    "  QUERY: words (all must match), \"a phrase\", -excluded, a OR b, title: author: advisor: "
+    "keyword: institution: (on the next word or phrase), class:TP3";
+
+// A snippet as the server sends it (HTML-escaped, matches in <em>...</em>)
+// as text for a terminal: matches in 【】, or bold when `bold`.
+std::string SnippetText(absl::string_view html, bool bold) {
+  static constexpr std::pair<absl::string_view, absl::string_view> kEntities[] = {
+      {"&lt;", "<"},    {"&gt;", ">"},  {"&amp;", "&"},
+      {"&quot;", "\""}, {"&#39;", "'"}, {"&apos;", "'"}};
+  std::string out;
+  while (!html.empty()) {
+    if (absl::ConsumePrefix(&html, "<em>")) {
+      out += bold ? "\033[1m" : "【";
+      continue;
+    }
+    if (absl::ConsumePrefix(&html, "</em>")) {
+      out += bold ? "\033[0m" : "】";
+      continue;
+    }
+    if (html.front() == '&') {
+      bool decoded = false;
+      for (const auto& [entity, text] : kEntities) {
+        if (absl::ConsumePrefix(&html, entity)) {
+          absl::StrAppend(&out, text);
+          decoded = true;
+          break;
+        }
+      }
+      if (decoded) continue;
+    }
+    out.push_back(html.front());
+    html.remove_prefix(1);
+  }
+  return OneLine(out);
+}
+
+// FACET_FIELD_DEGREE_YEAR -> degree_year.
+std::string FacetFieldText(thesis::v1::FacetField field) {
+  std::string name = thesis::v1::FacetField_Name(field);
+  absl::string_view text = name;
+  absl::ConsumePrefix(&text, "FACET_FIELD_");
+  return absl::AsciiStrToLower(text);
+}
+
+// SNIPPET_FIELD_ABSTRACT -> abstract.
+std::string SnippetFieldText(thesis::v1::SnippetField field) {
+  std::string name = thesis::v1::SnippetField_Name(field);
+  absl::string_view text = name;
+  absl::ConsumePrefix(&text, "SNIPPET_FIELD_");
+  return absl::AsciiStrToLower(text);
+}
+
+// `degree_level: 博士 DOCTOR (3), 硕士 MASTER (2)`: the label where it is
+// not the value, `…` and the number of values when the facet was cut.
+std::string FacetLine(const thesis::v1::Facet& facet) {
+  std::vector<std::string> values;
+  for (const thesis::v1::FacetValue& v : facet.values()) {
+    const bool labelled = !v.label().empty() && v.label() != v.value();
+    values.push_back(absl::StrCat(labelled ? absl::StrCat(v.label(), " ") : "",
+                                  v.value().empty() ? "(none)" : v.value(), " (", v.count(), ")"));
+  }
+  if (facet.distinct_values() > facet.values_size()) {
+    values.push_back(absl::StrCat("… (", facet.distinct_values(), " values)"));
+  }
+  return OneLine(absl::StrCat(FacetFieldText(facet.field()), ": ", absl::StrJoin(values, ", ")));
+}
+
+int Search(thesis::client::ThesisClient& client, const std::vector<std::string>& words) {
+  const std::string query = absl::StrJoin(words, " ");
+  if (absl::StripAsciiWhitespace(query).empty()) return Usage(kSearchUsage);
+  thesis::v1::SearchThesesRequest request;
+  request.set_query(query);
+  request.set_filter(absl::GetFlag(FLAGS_filter));
+  request.set_order_by(absl::GetFlag(FLAGS_order_by));
+  request.set_page_size(absl::GetFlag(FLAGS_page_size));
+  request.set_page_token(absl::GetFlag(FLAGS_page_token));
+  request.set_facet_size(absl::GetFlag(FLAGS_facet_size));
+  request.set_skip_facets(absl::GetFlag(FLAGS_skip_facets));
+  absl::StatusOr<thesis::v1::SearchThesesResponse> found = client.SearchTheses(request);
+  if (!found.ok()) return Fail(found.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << ToJson(*found) << "\n";
+    return 0;
+  }
+  const bool downloads = absl::StartsWith(
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(request.order_by())), "downloads");
+  std::vector<std::string> header = {"Rank", "Thesis", "Year", "Institution", "Title", "Score"};
+  std::vector<bool> numeric = {true, false, true, false, false, true};
+  if (downloads) {
+    header.push_back("Downloads");
+    numeric.push_back(true);
+  }
+  Table table(std::move(header), std::move(numeric));
+  int rank = 0;
+  for (const thesis::v1::SearchHit& hit : found->hits()) {
+    const Thesis& t = hit.thesis();
+    std::vector<std::string> row = {absl::StrCat(++rank),
+                                    t.name(),
+                                    absl::StrCat(t.degree_year()),
+                                    t.institution(),
+                                    t.title_zh().empty() ? t.title_en() : t.title_zh(),
+                                    absl::StrCat(hit.score())};
+    if (downloads) row.push_back(absl::StrCat(hit.downloads()));
+    table.Add(std::move(row));
+  }
+  if (found->hits_size() > 0) {
+    // The table's rows, each hit followed by its snippet, indented to the
+    // Thesis column.
+    std::ostringstream rendered;
+    table.Print(rendered);
+    const std::vector<std::string> lines = absl::StrSplit(rendered.str(), '\n');
+    const std::string indent(DisplayWidth(absl::StrCat(rank)) + 2, ' ');
+    const bool bold = isatty(STDOUT_FILENO);
+    for (size_t i = 0; i < lines.size() && i <= static_cast<size_t>(found->hits_size()); ++i) {
+      std::cout << lines[i] << "\n";
+      if (i == 0) continue;
+      const thesis::v1::SearchHit& hit = found->hits(static_cast<int>(i - 1));
+      if (hit.snippet().empty()) continue;
+      std::cout << indent << SnippetFieldText(hit.snippet_field()) << ": "
+                << SnippetText(hit.snippet(), bold) << "\n";
+    }
+    std::cout << "\n";
+  }
+  if (request.skip_facets()) {
+    std::cout << found->hits_size() << " shown (no total with --skip_facets)\n";
+  } else {
+    std::cout << found->total_size() << (found->total_size() == 1 ? " match" : " matches") << "\n";
+    for (const thesis::v1::Facet& facet : found->facets()) {
+      if (facet.values_size() > 0) std::cout << FacetLine(facet) << "\n";
+    }
+  }
+  if (!found->next_page_token().empty()) {
+    std::cout << "next page: --page_token=" << found->next_page_token()
+              << " (with the same query, --filter and --order_by)\n";
+  }
+  return 0;
+}
+
+// `thesisctl search` takes a query whose words may start with `-` (the
+// exclusions -survey, -政府), which absl would take for flags. For the
+// search command, an argument with a single leading `-` that names no flag
+// is kept as a word of the query: the flags are put first and every
+// positional argument, in its order, after a `--`.
+void ProtectSearchExclusions(std::vector<std::string>* argv) {
+  std::vector<std::string> flags, positional;
+  size_t i = 1;
+  for (; i < argv->size(); ++i) {
+    const std::string& arg = (*argv)[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      positional.push_back(arg);
+      continue;
+    }
+    absl::string_view name = arg;
+    const bool single = !absl::StartsWith(name, "--");
+    name.remove_prefix(single ? 1 : 2);
+    const size_t eq = name.find('=');
+    const bool has_value = eq != absl::string_view::npos;
+    name = name.substr(0, eq);
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && absl::ConsumePrefix(&name, "no")) {
+      // --noskip_facets: a boolean flag, negated.
+      flag = absl::FindCommandLineFlag(name);
+      if (flag != nullptr && !flag->IsOfType<bool>()) flag = nullptr;
+      if (flag != nullptr) {
+        flags.push_back(arg);
+        continue;
+      }
+    }
+    if (flag == nullptr && single && !positional.empty() && positional[0] == "search") {
+      positional.push_back(arg);
+      continue;
+    }
+    flags.push_back(arg);
+    if (flag != nullptr && !has_value && !flag->IsOfType<bool>() && i + 1 < argv->size()) {
+      flags.push_back((*argv)[++i]);
+    }
+  }
+  positional.insert(positional.end(), argv->begin() + static_cast<std::ptrdiff_t>(i), argv->end());
+  if (positional.empty() || positional[0] != "search") return;
+  std::vector<std::string> out = {(*argv)[0]};
+  out.insert(out.end(), flags.begin(), flags.end());
+  out.push_back("--");
+  out.insert(out.end(), positional.begin(), positional.end());
+  *argv = std::move(out);
+}
+
 // absl owns `--version` (it prints the build's version and exits), but
 // `classes import` takes the table's version under that name: for the
 // classes command, `--version V` and `--version=V` are rewritten to
@@ -1634,12 +1846,15 @@ std::vector<std::string> RepeatedFlagValues(int argc, char** argv, absl::string_
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "thesisctl [--server host:port] [--json] "
-      "import|export|get|list|create|update|delete|health|downloads|classes ...\n"
+      "import|export|get|list|search|create|update|delete|health|downloads|classes ...\n"
+      "  search QUERY [--filter F] [--order_by O] [--page_size N] [--page_token T] "
+      "[--facet_size N] [--skip_facets] (thesisctl search: usage)\n"
       "  downloads record|stats|top|report ... (thesisctl downloads: usage)\n"
       "  classes schemes|get|children|tree|resolve|theses|suggest|rebuild|import ... "
       "(thesisctl classes: usage)");
   std::vector<std::string> argv_strings(argv, argv + argc);
   RewriteVersionFlag(&argv_strings);
+  ProtectSearchExclusions(&argv_strings);
   std::vector<char*> argv_rewritten;
   for (std::string& a : argv_strings) argv_rewritten.push_back(a.data());
   argv_rewritten.push_back(nullptr);
@@ -1691,6 +1906,7 @@ int main(int argc, char** argv) {
   if (command == "export") return Export(client);
   if (command == "create") return Create(client);
   if (command == "list") return List(client);
+  if (command == "search") return Search(client, rest);
   if (command == "health") return Health(channel);
   if (command == "downloads") return Downloads(client, rest);
   if (command == "classes") return Classes(client, rest);

@@ -194,6 +194,16 @@ absl::StatusOr<thesis::v1::ListThesesResponse> ThesisClient::ListTheses(
   return response;
 }
 
+absl::StatusOr<thesis::v1::SearchThesesResponse> ThesisClient::SearchTheses(
+    const thesis::v1::SearchThesesRequest& request) {
+  grpc::ClientContext context;
+  Prepare(&context, options_.default_timeout);
+  thesis::v1::SearchThesesResponse response;
+  absl::Status status = FromGrpcStatus(stub_->SearchTheses(&context, request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
 absl::StatusOr<thesis::v1::ImportThesesResponse> ThesisClient::ImportTheses(
     const std::vector<Thesis>& theses, const std::function<void(int64_t)>& progress,
     int per_message) {

@@ -38,6 +38,10 @@ class ThesisServiceImpl final : public thesis::v1::ThesisService::CallbackServic
   grpc::ServerWriteReactor<thesis::v1::ExportThesesResponse>* ExportTheses(
       grpc::CallbackServerContext* context,
       const thesis::v1::ExportThesesRequest* request) override;
+  // In thesis_search.cc.
+  grpc::ServerUnaryReactor* SearchTheses(grpc::CallbackServerContext* context,
+                                         const thesis::v1::SearchThesesRequest* request,
+                                         thesis::v1::SearchThesesResponse* response) override;
 
  private:
   WorkerPool& pool_;

@@ -125,9 +125,17 @@ DocIndex BuildIndex(const thesis::v1::Thesis& t) {
   b.AddValue(t.title_en(), "", kWeightA, false);
   for (const std::string& k : t.keywords_zh()) b.AddValue(k, "", kWeightB, false);
   for (const std::string& k : t.keywords_en()) b.AddValue(k, "", kWeightB, false);
-  for (const std::string& a : t.authors()) b.AddValue(a, kAuthorTag, kWeightD, true);
-  for (const std::string& a : t.advisors()) b.AddValue(a, kAdvisorTag, kWeightD, true);
-  b.AddValue(t.institution(), kInstitutionTag, kWeightD, true);
+  // Names twice: tagged, for author: advisor: institution:, and plain at
+  // weight D, for unscoped terms (so that an unscoped term is one plain
+  // chain: a tsquery ORing lexemes that no record has makes PostgreSQL's GIN
+  // scan recheck every candidate row against its stored document).
+  auto names = [&b](absl::string_view name, absl::string_view tag) {
+    b.AddValue(name, tag, kWeightD, true);
+    b.AddValue(name, "", kWeightD, false);
+  };
+  for (const std::string& a : t.authors()) names(a, kAuthorTag);
+  for (const std::string& a : t.advisors()) names(a, kAdvisorTag);
+  names(t.institution(), kInstitutionTag);
   b.AddValue(t.abstract_zh(), "", kWeightC, false);
   b.AddValue(t.abstract_en(), "", kWeightC, false);
   return std::move(b).Finish();
@@ -197,12 +205,10 @@ absl::StatusOr<CompiledTerm> CompileTerm(const Term& term) {
   out.negated = term.negated;
   switch (term.field) {
     case Field::kAll:
-      // One chain per field kind, never mixed: a term matches inside one
-      // value of one field or not at all.
-      out.any_of = {MakeChain(term.tokens, "", kAnyWeight),
-                    MakeChain(term.tokens, kAuthorTag, kAnyWeight),
-                    MakeChain(term.tokens, kAdvisorTag, kAnyWeight),
-                    MakeChain(term.tokens, kInstitutionTag, kAnyWeight)};
+      // The plain lexemes of every field (names included, at weight D): a
+      // term matches inside one value of one field or not at all, by the
+      // position gaps between values.
+      out.any_of = {MakeChain(term.tokens, "", kAnyWeight)};
       break;
     case Field::kTitle:
       out.any_of = {MakeChain(term.tokens, "", WeightBit(kWeightA))};
@@ -529,20 +535,54 @@ std::string RenderWindow(const DisplayText& display, size_t max_chars) {
 
 }  // namespace
 
-std::string IndexDocument(const thesis::v1::Thesis& thesis) {
+namespace {
+
+// The tsvector text of the postings of `index` whose weight is at least
+// `min_weight`.
+std::string TsVectorText(const DocIndex& index, int min_weight) {
   std::string out;
-  for (const auto& [lexeme, postings] : BuildIndex(thesis)) {
-    if (!out.empty()) out.push_back(' ');
-    absl::StrAppend(&out, QuoteLexeme(lexeme), ":");
-    for (size_t i = 0; i < postings.size(); ++i) {
-      if (i > 0) out.push_back(',');
-      absl::StrAppend(&out, postings[i].position);
+  for (const auto& [lexeme, postings] : index) {
+    bool first = true;
+    for (const Posting& posting : postings) {
+      if (posting.weight < min_weight) continue;
+      if (first) {
+        if (!out.empty()) out.push_back(' ');
+        absl::StrAppend(&out, QuoteLexeme(lexeme), ":");
+        first = false;
+      } else {
+        out.push_back(',');
+      }
+      absl::StrAppend(&out, posting.position);
       // D is the default and PostgreSQL prints it as nothing: leaving it out
       // keeps our text equal to PostgreSQL's own output of it.
-      if (postings[i].weight != kWeightD) out.push_back("DCBA"[postings[i].weight]);
+      if (posting.weight != kWeightD) out.push_back("DCBA"[posting.weight]);
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> NormalizedCodes(const thesis::v1::Thesis& thesis) {
+  std::vector<std::string> codes;
+  for (const std::string& code : thesis.classification_codes()) {
+    std::string normalized = clc::NormalizeClc(code);
+    if (!normalized.empty()) codes.push_back(std::move(normalized));
+  }
+  return codes;
+}
+
+std::string IndexDocument(const thesis::v1::Thesis& thesis) {
+  return TsVectorText(BuildIndex(thesis), kWeightD);
+}
+
+std::string IndexHeadDocument(const thesis::v1::Thesis& thesis) {
+  return TsVectorText(BuildIndex(thesis), kWeightB);
+}
+
+IndexedRecord IndexRecord(const thesis::v1::Thesis& thesis) {
+  const DocIndex index = BuildIndex(thesis);
+  return {TsVectorText(index, kWeightD), TsVectorText(index, kWeightB), NormalizedCodes(thesis)};
 }
 
 absl::StatusOr<CompiledQuery> CompileTsQuery(const Query& query) {
@@ -566,13 +606,103 @@ absl::StatusOr<CompiledQuery> CompileTsQuery(const Query& query) {
   return out;
 }
 
+namespace {
+
+// The query's words as one phrase (PhraseTsQuery), nullopt when there is none.
+std::optional<Query> PhraseQuery(const Query& query) {
+  std::vector<absl::string_view> parts;
+  for (const Clause& clause : query.clauses) {
+    if (clause.any_of.size() != 1) return std::nullopt;
+    const Term& term = clause.any_of.front();
+    if (term.negated || term.kind == Term::Kind::kClassPrefix) continue;
+    if (term.field != Field::kAll) return std::nullopt;
+    parts.push_back(term.raw);
+  }
+  if (parts.size() < 2) return std::nullopt;
+  // No raw term holds a quote (a quote ends a word and delimits a phrase),
+  // so the joined terms parse as one phrase.
+  absl::StatusOr<Query> phrase = ParseQuery(absl::StrCat("\"", absl::StrJoin(parts, " "), "\""));
+  if (!phrase.ok()) return std::nullopt;
+  return *std::move(phrase);
+}
+
+// The positive text clauses of `clauses` as they can match in the field of
+// `weight` (A: titles, B: keywords): each term reduced to its plain chain
+// with only that weight allowed, terms that cannot match there (scoped to
+// another field) left out, clauses left without terms (or with class: terms,
+// or excluded) left out.
+std::vector<CompiledClause> RestrictToWeight(const std::vector<CompiledClause>& clauses,
+                                             int weight) {
+  std::vector<CompiledClause> out;
+  for (const CompiledClause& clause : clauses) {
+    if (!clause.class_prefixes.empty() || clause.terms.empty() || clause.terms.front().negated) {
+      continue;
+    }
+    CompiledClause restricted;
+    for (const CompiledTerm& term : clause.terms) {
+      for (const Chain& chain : term.any_of) {
+        if (!chain.tag.empty() || !(chain.weight_mask & WeightBit(weight))) continue;
+        CompiledTerm t;
+        t.any_of.push_back(chain);
+        t.any_of.back().weight_mask = WeightBit(weight);
+        restricted.terms.push_back(std::move(t));
+      }
+    }
+    if (!restricted.terms.empty()) out.push_back(std::move(restricted));
+  }
+  return out;
+}
+
+std::string ClausesTsQuery(const std::vector<CompiledClause>& clauses) {
+  std::vector<std::string> parts;
+  for (const CompiledClause& clause : clauses) parts.push_back(TermsTsQuery(clause.terms));
+  return absl::StrJoin(parts, " & ");
+}
+
+bool ClausesMatch(const std::vector<CompiledClause>& clauses, const DocIndex& index) {
+  if (clauses.empty()) return false;
+  return std::all_of(clauses.begin(), clauses.end(), [&](const CompiledClause& clause) {
+    return std::any_of(clause.terms.begin(), clause.terms.end(),
+                       [&](const CompiledTerm& term) { return TermMatches(term, index); });
+  });
+}
+
+}  // namespace
+
+std::string PhraseTsQuery(const Query& query) {
+  std::optional<Query> phrase = PhraseQuery(query);
+  if (!phrase) return "";
+  absl::StatusOr<CompiledQuery> compiled = CompileTsQuery(*phrase);
+  return compiled.ok() ? compiled->tsquery : "";
+}
+
+RankQueries CompileRankQueries(const Query& query) {
+  RankQueries out;
+  absl::StatusOr<std::vector<CompiledClause>> clauses = CompileClauses(query);
+  if (!clauses.ok()) return out;
+  out.title = ClausesTsQuery(RestrictToWeight(*clauses, kWeightA));
+  out.keywords = ClausesTsQuery(RestrictToWeight(*clauses, kWeightB));
+  out.phrase = PhraseTsQuery(query);
+  return out;
+}
+
+int RelevanceScore(const Query& query, const thesis::v1::Thesis& thesis) {
+  absl::StatusOr<std::vector<CompiledClause>> clauses = CompileClauses(query);
+  if (!clauses.ok()) return 0;
+  const DocIndex index = BuildIndex(thesis);
+  int score = 0;
+  if (ClausesMatch(RestrictToWeight(*clauses, kWeightA), index)) score += kTitleScore;
+  if (ClausesMatch(RestrictToWeight(*clauses, kWeightB), index)) score += kKeywordScore;
+  if (std::optional<Query> phrase = PhraseQuery(query); phrase && Matches(*phrase, thesis)) {
+    score += kPhraseScore;
+  }
+  return score;
+}
+
 bool Matches(const Query& query, const thesis::v1::Thesis& thesis) {
   absl::StatusOr<std::vector<CompiledClause>> clauses = CompileClauses(query);
   if (!clauses.ok()) return false;
-  std::vector<std::string> codes;
-  for (const std::string& code : thesis.classification_codes()) {
-    codes.push_back(clc::NormalizeClc(code));
-  }
+  const std::vector<std::string> codes = NormalizedCodes(thesis);
   DocIndex index = BuildIndex(thesis);
   for (const CompiledClause& clause : *clauses) {
     if (clause.excluded_class) {

@@ -8,8 +8,9 @@
 //   title_zh, title_en          tokens, weight A
 //   keywords_zh, keywords_en    tokens, weight B, every keyword on its own
 //   authors                     `au|` + token, and `au|` + the whole name,
-//   advisors                    `ad|` ..., weight D, every name on its own
-//   institution                 `in|` ...
+//   advisors                    `ad|` ..., weight D, every name on its own,
+//   institution                 `in|` ...; each name also as plain tokens,
+//                               weight D, at a range of its own
 //   abstract_zh, abstract_en    tokens, weight C
 // in this order, each value (a title, a keyword, a name, an abstract) at its
 // own range of positions with a gap after it, so that no phrase of a query
@@ -26,12 +27,16 @@
 //   a word or a phrase    its tokens as one chain: `'电子' <-> '子政' <-> '政务'`
 //                         (`<2>` where the tokens are two positions apart, as
 //                         after a bigram: 5G网络 = `'5' <-> 'g' <-> '网络'`);
-//   unscoped              the plain chain (title, keywords, abstract: any
-//                         weight) OR the chain of `au|`, of `ad|` and of `in|`
-//                         lexemes: every token of the chain must come from the
-//                         same field, and by the position gaps from the same
-//                         value, so 电子政务 does not match a title ending in
-//                         电子 and an author starting with 政务;
+//   unscoped              the plain chain (any weight: titles, keywords,
+//                         abstracts and the plain copies of the names):
+//                         every token of the chain must come, by the
+//                         position gaps, from the same value, so 电子政务 does
+//                         not match a title ending in 电子 and an author
+//                         starting with 政务. One chain, not an OR of the
+//                         plain and the tagged ones: PostgreSQL's GIN scan
+//                         rechecks every candidate row of an OR with a
+//                         lexeme no record has (5,116 rows: 93 ms instead
+//                         of 12 ms);
 //   title: / keyword:     the plain chain with every lexeme restricted to
 //                         weight A / B;
 //   author: advisor:      the `au|` / `ad|` / `in|` chain;
@@ -58,11 +63,35 @@ namespace thesis::domain::search {
 inline constexpr int kMaxIndexPosition = 16383;
 inline constexpr int kMaxPositionsPerLexeme = 256;
 
+// The record's classification_codes normalized (clc::NormalizeClc), in
+// order, empty ones left out: what class: terms and the top-level class
+// facet look at.
+std::vector<std::string> NormalizedCodes(const thesis::v1::Thesis& thesis);
+
+// The version of what IndexDocument, IndexHeadDocument and the normalized
+// codes make of a record. Stored with each row's index; `thesis-server
+// migrate` indexes again every row of an older version, so raise it with any
+// change to tokenization, normalization or the document layout.
+inline constexpr int kSearchIndexVersion = 1;
+
 // The `tsvector` input text of a record: `'lexeme':1A,2A 'other':7B ...`,
 // lexemes sorted, each once, quotes doubled and backslashes escaped. Cast it
 // with `::tsvector` (not to_tsvector: the tokens are ours, not a parser's).
 // Empty for a record with no text.
 std::string IndexDocument(const thesis::v1::Thesis& thesis);
+
+// The titles and keywords of IndexDocument's text only (weights A and B, at
+// the same positions): a small tsvector that relevance ranking can read for
+// every match without reading the abstracts.
+std::string IndexHeadDocument(const thesis::v1::Thesis& thesis);
+
+// What a storage backend keeps of a record for search, computed at once.
+struct IndexedRecord {
+  std::string doc;   // IndexDocument
+  std::string head;  // IndexHeadDocument
+  std::vector<std::string> codes;  // NormalizedCodes
+};
+IndexedRecord IndexRecord(const thesis::v1::Thesis& thesis);
 
 // A clause of a query that has class: terms in it: a record satisfies it when
 // one of its codes starts with one of `class_prefixes`, or, when `tsquery` is
@@ -90,6 +119,40 @@ struct CompiledQuery {
 // cannot have made (a clause without terms, a word without tokens, an
 // excluded term in an OR).
 absl::StatusOr<CompiledQuery> CompileTsQuery(const Query& query);
+
+// For ranking "exact phrase above scattered terms": when the query is two or
+// more unscoped words or phrases ANDed (exclusions and class: terms aside),
+// the tsquery of all of them as one phrase, in order (`big data governance`
+// -> the phrase "big data governance"); "" otherwise (one term, an OR, a
+// scope).
+std::string PhraseTsQuery(const Query& query);
+
+// Relevance, the same in both backends: a score that is the sum of
+//   kTitleScore    every clause of the query that can match a title does, in
+//                  a title (title_zh or title_en);
+//   kKeywordScore  the same in a keyword;
+//   kPhraseScore   the query's words occur as one exact phrase (PhraseTsQuery)
+//                  anywhere;
+// so a title match ranks above a keyword match, which ranks above a match in
+// the abstract (or names) only, and within each the exact phrase first.
+// Ties are broken by id.
+inline constexpr int kTitleScore = 4;
+inline constexpr int kKeywordScore = 2;
+inline constexpr int kPhraseScore = 1;
+
+// The three conditions of the score as tsqueries: `title` and `keywords`
+// are evaluated on IndexHeadDocument's tsvector, `phrase` on
+// IndexDocument's; "" is never true.
+struct RankQueries {
+  std::string title;
+  std::string keywords;
+  std::string phrase;
+};
+RankQueries CompileRankQueries(const Query& query);
+
+// The score of a record, in memory, as the RankQueries give it in
+// PostgreSQL.
+int RelevanceScore(const Query& query, const thesis::v1::Thesis& thesis);
 
 // True when the record matches the query, exactly as CompileTsQuery's
 // conditions on IndexDocument's text do in PostgreSQL (same lexemes, same

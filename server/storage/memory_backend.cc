@@ -1,7 +1,10 @@
 #include "server/storage/memory_backend.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
+#include <set>
+#include <variant>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -12,6 +15,7 @@
 #include "server/common/errors.h"
 #include "server/domain/etag.h"
 #include "server/domain/import_key.h"
+#include "server/domain/search_index.h"
 #include "server/domain/thesis_validation.h"
 #include "server/storage/class_counting.h"
 #include "server/storage/storage_errors.h"
@@ -274,6 +278,88 @@ class MemoryThesisRepository : public ThesisRepository {
     ListPage page;
     for (size_t i = 0; i < std::min(keep, want); ++i) page.theses.push_back(*matches[i].second);
     if (matches.size() > want) page.next = matches[want - 1].first;
+    return page;
+  }
+
+  absl::StatusOr<SearchPage> Search(const CallContext&, const SearchQuery& q) override {
+    if (absl::StatusOr<domain::search::CompiledQuery> compiled =
+            domain::search::CompileTsQuery(q.query);
+        !compiled.ok()) {
+      return compiled.status();
+    }
+    if (q.after && !std::holds_alternative<int64_t>(q.after->key)) {
+      return absl::InvalidArgumentError("page_token: not a search token");
+    }
+    const bool relevance = q.order == SearchOrder::kRelevance;
+    const bool descending = relevance || q.descending;
+    struct Match {
+      int64_t key;
+      int64_t score;
+      const std::string* id;
+      const Thesis* thesis;
+    };
+    // (key, id) in the page order: key descending for relevance with the id
+    // ascending; otherwise both in the query's direction.
+    auto before = [&](int64_t ka, const std::string& ia, int64_t kb, const std::string& ib) {
+      if (ka != kb) return descending ? ka > kb : ka < kb;
+      return relevance || !descending ? ia < ib : ia > ib;
+    };
+    std::vector<Match> matches;
+    SearchPage page;
+    std::map<std::string, int64_t> facet_counts[std::size(kFacetFields)];
+    absl::MutexLock lock(&state_->mu);
+    for (const auto& [id, row] : state_->rows) {
+      if (!domain::MatchesFilter(q.filter, row.thesis) ||
+          !domain::search::Matches(q.query, row.thesis)) {
+        continue;
+      }
+      const Thesis& t = row.thesis;
+      if (q.facet_limit > 0) {
+        ++page.total_size;
+        if (t.degree_year() != 0) ++facet_counts[0][std::to_string(t.degree_year())];
+        if (t.degree_level() != 0) ++facet_counts[1][std::to_string(t.degree_level())];
+        if (!t.institution().empty()) ++facet_counts[2][t.institution()];
+        if (!t.discipline().empty()) ++facet_counts[3][t.discipline()];
+        std::set<std::string> tops;
+        for (const std::string& code : domain::search::NormalizedCodes(t)) {
+          tops.insert(code.substr(0, 1));
+        }
+        for (const std::string& top : tops) ++facet_counts[4][top];
+      }
+      const int64_t score = domain::search::RelevanceScore(q.query, t);
+      const int64_t key = q.order == SearchOrder::kDegreeYear ? t.degree_year()
+                          : q.order == SearchOrder::kDownloads
+                              ? state_->downloads.Total(id).total_requests
+                              : score;
+      if (q.after && !before(std::get<int64_t>(q.after->key), q.after->id, key, id)) {
+        continue;
+      }
+      matches.push_back({key, score, &id, &t});
+    }
+    const size_t want = static_cast<size_t>(q.limit);
+    const size_t keep = std::min(matches.size(), want + 1);
+    std::partial_sort(matches.begin(), matches.begin() + keep, matches.end(),
+                      [&](const Match& a, const Match& b) {
+                        return before(a.key, *a.id, b.key, *b.id);
+                      });
+    for (size_t i = 0; i < std::min(keep, want); ++i) {
+      SearchHit hit{*matches[i].thesis, matches[i].score, 0};
+      if (q.order == SearchOrder::kDownloads) hit.downloads = matches[i].key;
+      page.hits.push_back(std::move(hit));
+    }
+    if (matches.size() > want) page.next = domain::SortPosition{matches[want - 1].key, *matches[want - 1].id};
+    if (q.facet_limit > 0) {
+      for (size_t f = 0; f < std::size(kFacetFields); ++f) {
+        SearchFacet facet{kFacetFields[f], {}, static_cast<int64_t>(facet_counts[f].size())};
+        for (const auto& [value, count] : facet_counts[f]) facet.values.push_back({value, count});
+        std::stable_sort(facet.values.begin(), facet.values.end(),
+                         [](const FacetCount& a, const FacetCount& b) { return a.count > b.count; });
+        if (facet.values.size() > static_cast<size_t>(q.facet_limit)) {
+          facet.values.resize(static_cast<size_t>(q.facet_limit));
+        }
+        page.facets.push_back(std::move(facet));
+      }
+    }
     return page;
   }
 

@@ -7,6 +7,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "server/common/log.h"
 #include "server/storage/pg_backend.h"
 #include "server/storage/pg_errors.h"
@@ -83,6 +85,32 @@ absl::StatusOr<MigrationReport> Migrate(const std::string& database_url,
       LogInfo(absl::StrCat("migrate: applied ", migration->name));
     }
     report.schema_version = known.empty() ? 0 : known.rbegin()->first;
+    // Records written before the search columns existed, or indexed by an
+    // older version of the analyzer, are indexed now (docs/search.md).
+    bool has_search = false;
+    {
+      pqxx::nontransaction n(conn);
+      has_search = n.exec1(
+                        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE "
+                        "table_name = 'theses' AND column_name = 'search_version')")[0]
+                       .as<bool>();
+    }
+    if (has_search) {
+      PgOptions options;
+      options.database_url = database_url;
+      options.default_statement_timeout = absl::Minutes(30);
+      options.application_name = "thesis-server migrate";
+      PgBackend backend(options);
+      std::unique_ptr<Session> session = backend.NewSession();
+      const absl::Time start = absl::Now();
+      absl::StatusOr<int64_t> indexed = session->theses().IndexStale(CallContext{});
+      if (!indexed.ok()) return indexed.status();
+      report.theses_indexed = *indexed;
+      if (*indexed > 0) {
+        LogInfo(absl::StrCat("migrate: indexed ", *indexed, " theses for search in ",
+                             absl::FormatDuration(absl::Now() - start)));
+      }
+    }
     // A migration that changed a classification table leaves the stored
     // placements behind it; place every thesis again (plain DML, under the
     // migration lock, so concurrent runners do it once).

@@ -28,6 +28,7 @@ struct MigrationReport {
   std::vector<std::string> applied;  // names applied by this run
   int schema_version = 0;            // after the run
   int64_t theses_placed = 0;         // theses placed again in changed classification tables
+  int64_t theses_indexed = 0;        // theses whose search index was (re)written
 };
 
 // Applies the migrations not yet applied, each in its own transaction, under

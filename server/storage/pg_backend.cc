@@ -18,6 +18,7 @@
 #include "server/common/log.h"
 #include "server/domain/etag.h"
 #include "server/domain/import_key.h"
+#include "server/domain/search_index.h"
 #include "server/domain/thesis_validation.h"
 #include "server/storage/pg_errors.h"
 #include "server/storage/pg_session.h"
@@ -27,6 +28,7 @@
 namespace thesis::storage {
 namespace {
 
+namespace search = domain::search;
 using google::protobuf::util::TimeUtil;
 
 // ---- Values between Thesis and SQL parameters ------------------------------
@@ -40,7 +42,8 @@ void ReadTextArray(const pqxx::field& field, google::protobuf::RepeatedPtrField<
   }
 }
 
-// Parameters $1..$22 of kInsertThesis / kUpdateThesis.
+// Parameters $1..$26 of kInsertThesis / kUpdateThesis: the record's columns,
+// then its search index (docs/search.md).
 struct ThesisParams {
   std::vector<std::string> storage;
   std::vector<const char*> pointers;  // nullptr is SQL NULL
@@ -72,8 +75,14 @@ ThesisParams MakeThesisParams(const std::string& id, const Thesis& t) {
       t.language(),
       t.has_legacy_download_count() ? std::to_string(t.legacy_download_count()) : "",
   };
+  search::IndexedRecord index = search::IndexRecord(t);
+  p.storage.push_back(std::move(index.doc));
+  p.storage.push_back(std::move(index.head));
+  p.storage.push_back(TextArray(index.codes));
+  p.storage.push_back(std::to_string(search::kSearchIndexVersion));
   for (const std::string& s : p.storage) p.pointers.push_back(s.c_str());
-  if (!t.has_legacy_download_count()) p.pointers.back() = nullptr;
+  constexpr size_t kLegacyCount = 21;  // $22
+  if (!t.has_legacy_download_count()) p.pointers[kLegacyCount] = nullptr;
   return p;
 }
 
@@ -118,6 +127,8 @@ Thesis ReadThesis(const pqxx::row& r) {
 
 // ---- Import rows as JSON for jsonb_to_recordset ---------------------------
 
+}  // namespace
+
 void AppendJsonString(std::string* out, absl::string_view s) {
   out->push_back('"');
   for (char ch : s) {
@@ -134,14 +145,32 @@ void AppendJsonString(std::string* out, absl::string_view s) {
   out->push_back('"');
 }
 
-void AppendJsonArray(std::string* out, const google::protobuf::RepeatedPtrField<std::string>& v) {
+template <typename Strings>
+void AppendJsonArray(std::string* out, const Strings& v) {
   out->push_back('[');
-  for (int i = 0; i < v.size(); ++i) {
-    if (i) out->push_back(',');
-    AppendJsonString(out, v[i]);
+  bool first = true;
+  for (const auto& value : v) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, value);
   }
   out->push_back(']');
 }
+
+// The search columns of a record as JSON members (no braces):
+// `"search_doc":...,"search_head":...,"search_codes":[...],"search_version":N`.
+void AppendSearchColumns(std::string* out, const Thesis& t) {
+  search::IndexedRecord index = search::IndexRecord(t);
+  out->append("\"search_doc\":");
+  AppendJsonString(out, index.doc);
+  out->append(",\"search_head\":");
+  AppendJsonString(out, index.head);
+  out->append(",\"search_codes\":");
+  AppendJsonArray(out, index.codes);
+  absl::StrAppend(out, ",\"search_version\":", search::kSearchIndexVersion);
+}
+
+namespace {
 
 // One object with the columns of THESIS_PG_JSON_RECORD.
 void AppendImportRow(std::string* out, const std::string& id, const std::string* import_key,
@@ -196,6 +225,8 @@ void AppendImportRow(std::string* out, const std::string& id, const std::string*
   } else {
     out->append("null");
   }
+  out->push_back(',');
+  AppendSearchColumns(out, t);
   out->push_back('}');
 }
 
@@ -256,6 +287,12 @@ class PgThesisRepository : public ThesisRepository {
   absl::StatusOr<ListPage> List(const CallContext& ctx, const domain::ListQuery& query) override;
   absl::StatusOr<std::vector<ImportOutcome>> Import(const CallContext& ctx,
                                                     const std::vector<ImportItem>& items) override;
+  absl::StatusOr<SearchPage> Search(const CallContext& ctx, const SearchQuery& query) override {
+    return PgSearch(session_, ctx, query);
+  }
+  absl::StatusOr<int64_t> IndexStale(const CallContext& ctx) override {
+    return PgIndexStale(session_, ctx);
+  }
 
  private:
   PgSession& session_;

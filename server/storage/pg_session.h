@@ -244,6 +244,17 @@ Thesis ReadThesisRow(const pqxx::row& row);
 void ReadTextArrayField(const pqxx::field& field,
                         google::protobuf::RepeatedPtrField<std::string>* out);
 
+// JSON text of a string, appended; the search columns of a record as the
+// members of a JSON object (`"search_doc":...,"search_version":N`, no
+// braces), as THESIS_PG_JSON_RECORD and kIndexStaleWrite read them.
+void AppendJsonString(std::string* out, absl::string_view s);
+void AppendSearchColumns(std::string* out, const Thesis& t);
+
+// SearchTheses and the search-index backfill (pg_search.cc).
+absl::StatusOr<SearchPage> PgSearch(PgSession& session, const CallContext& ctx,
+                                    const SearchQuery& query);
+absl::StatusOr<int64_t> PgIndexStale(PgSession& session, const CallContext& ctx);
+
 // Within a thesis write: places the theses (nullptr: deleted) in the
 // classes of every scheme and moves their counts (class_place). Call it
 // after the theses rows are written, last before the commit.

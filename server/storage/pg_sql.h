@@ -35,9 +35,10 @@ inline constexpr Statement kInsertThesis{
     "degree_level, degree_year, abstract_zh, abstract_en, keywords_zh, keywords_en, "
     "online_contributor, online_year, online_issue, classification_codes, source_database, "
     "source_record_id, source_url, language, legacy_download_count, create_time, update_time, "
-    "revision) VALUES ($1, $2, $3, $4::text[], $5::text[], $6, $7, $8, $9, $10, $11, "
-    "$12::text[], $13::text[], $14, $15, $16, $17::text[], $18, $19, $20, $21, $22, "
-    "clock_timestamp(), clock_timestamp(), 1) "
+    "revision, search_doc, search_head, search_codes, search_version) VALUES ($1, $2, $3, "
+    "$4::text[], $5::text[], $6, $7, $8, $9, $10, $11, $12::text[], $13::text[], $14, $15, $16, "
+    "$17::text[], $18, $19, $20, $21, $22, clock_timestamp(), clock_timestamp(), 1, "
+    "$23::tsvector, $24::tsvector, $25::text[], $26) "
     "RETURNING (extract(epoch FROM create_time) * 1000000)::bigint, "
     "(extract(epoch FROM update_time) * 1000000)::bigint, revision"};
 
@@ -49,7 +50,8 @@ inline constexpr Statement kUpdateThesis{
     "online_contributor = $14, online_year = $15, online_issue = $16, "
     "classification_codes = $17::text[], source_database = $18, source_record_id = $19, "
     "source_url = $20, language = $21, legacy_download_count = $22, "
-    "update_time = greatest(clock_timestamp(), update_time + interval '1 microsecond'), "
+    "search_doc = $23::tsvector, search_head = $24::tsvector, search_codes = $25::text[], "
+    "search_version = $26, update_time = greatest(clock_timestamp(), update_time + interval '1 microsecond'), "
     "revision = revision + 1 WHERE id = $1 "
     "RETURNING (extract(epoch FROM update_time) * 1000000)::bigint, revision"};
 
@@ -82,15 +84,17 @@ inline constexpr Statement kImportExisting{"import_existing",
   "degree_year int, abstract_zh text, abstract_en text, keywords_zh text[], "                   \
   "keywords_en text[], online_contributor text, online_year int, online_issue text, "           \
   "classification_codes text[], source_database text, source_record_id text, "                  \
-  "source_url text, language text, legacy_download_count bigint)"
+  "source_url text, language text, legacy_download_count bigint, search_doc tsvector, "        \
+  "search_head tsvector, search_codes text[], search_version smallint)"
 
 inline constexpr Statement kImportInsert{
     "import_insert",
     "INSERT INTO theses (id, import_key, title_zh, title_en, authors, advisors, institution, "
     "discipline, degree_level, degree_year, abstract_zh, abstract_en, keywords_zh, keywords_en, "
     "online_contributor, online_year, online_issue, classification_codes, source_database, "
-    "source_record_id, source_url, language, legacy_download_count, create_time, update_time, "
-    "revision) SELECT x.*, clock_timestamp(), clock_timestamp(), 1 FROM " THESIS_PG_JSON_RECORD};
+    "source_record_id, source_url, language, legacy_download_count, "
+    "search_doc, search_head, search_codes, search_version, revision, create_time, update_time) "
+    "SELECT x.*, 1, clock_timestamp(), clock_timestamp() FROM " THESIS_PG_JSON_RECORD};
 
 inline constexpr Statement kImportUpdate{
     "import_update",
@@ -102,9 +106,24 @@ inline constexpr Statement kImportUpdate{
     "online_issue = x.online_issue, classification_codes = x.classification_codes, "
     "source_database = x.source_database, source_record_id = x.source_record_id, "
     "source_url = x.source_url, language = x.language, "
-    "legacy_download_count = x.legacy_download_count, "
-    "update_time = greatest(clock_timestamp(), t.update_time + interval '1 microsecond'), "
+    "legacy_download_count = x.legacy_download_count, search_doc = x.search_doc, "
+    "search_head = x.search_head, search_codes = x.search_codes, "
+    "search_version = x.search_version, update_time = greatest(clock_timestamp(), t.update_time + interval '1 microsecond'), "
     "revision = t.revision + 1 FROM " THESIS_PG_JSON_RECORD " WHERE t.id = x.id"};
+
+// The search-index backfill (`thesis-server migrate`): records indexed by an
+// older version, in batches, each written back only if nobody changed it in
+// between (a writer indexes it itself).
+inline constexpr Statement kIndexStaleRead{
+    "index_stale_read", "SELECT " THESIS_PG_COLUMNS
+                        " FROM theses WHERE search_version < $1::smallint LIMIT $2::int"};
+inline constexpr Statement kIndexStaleWrite{
+    "index_stale_write",
+    "UPDATE theses t SET search_doc = x.search_doc, search_head = x.search_head, "
+    "search_codes = x.search_codes, search_version = x.search_version FROM "
+    "jsonb_to_recordset($1::jsonb) AS x(id text, revision bigint, search_doc tsvector, "
+    "search_head tsvector, search_codes text[], search_version smallint) "
+    "WHERE t.id = x.id AND t.revision = x.revision"};
 
 inline constexpr Statement kPruneRequestLog{
     "prune_request_log",

@@ -19,6 +19,7 @@
 #include "server/domain/class_tree.h"
 #include "server/domain/counter.h"
 #include "server/domain/list_query.h"
+#include "server/domain/search_query.h"
 #include "thesis/v1/thesis.pb.h"
 
 namespace thesis::storage {
@@ -55,6 +56,61 @@ struct ImportItem {
 
 enum class ImportOutcome { kCreated, kUpdated, kUnchanged };
 
+// ---- Search (docs/search.md) ---------------------------------------------
+
+enum class SearchOrder {
+  kRelevance,   // domain::search::RelevanceScore, best first, ties by id
+  kDegreeYear,  // then id, in the same direction
+  kDownloads,   // COUNTER Total_Item_Requests of all time, then id
+};
+
+enum class FacetField { kDegreeYear, kDegreeLevel, kInstitution, kDiscipline, kClcTop };
+inline constexpr FacetField kFacetFields[] = {FacetField::kDegreeYear, FacetField::kDegreeLevel,
+                                              FacetField::kInstitution, FacetField::kDiscipline,
+                                              FacetField::kClcTop};
+
+struct SearchQuery {
+  domain::search::Query query;  // from domain::search::ParseQuery
+  domain::ThesisFilter filter;  // ANDed with the query
+  SearchOrder order = SearchOrder::kRelevance;
+  bool descending = true;  // kRelevance: always best first
+  int limit = 20;
+  // Rows strictly after this one: key = score, degree year or downloads.
+  std::optional<domain::SortPosition> after;
+  // Values per facet, most frequent first (ties by value); 0: no facets and
+  // no total.
+  int facet_limit = 10;
+};
+
+struct SearchHit {
+  thesis::v1::Thesis thesis;
+  int64_t score = 0;      // RelevanceScore
+  int64_t downloads = 0;  // with SearchOrder::kDownloads only
+};
+
+struct FacetCount {
+  std::string value;  // degree year as digits, degree level as its number,
+                      // the institution, the discipline, the CLC letter
+  int64_t count = 0;
+};
+
+struct SearchFacet {
+  FacetField field = FacetField::kDegreeYear;
+  std::vector<FacetCount> values;  // at most facet_limit
+  int64_t distinct_values = 0;     // in the whole match set
+};
+
+struct SearchPage {
+  std::vector<SearchHit> hits;
+  std::optional<domain::SortPosition> next;
+  // With facet_limit > 0: every match (all pages), and the facets over them
+  // in kFacetFields order. A record with no value for a field (degree year
+  // 0, no institution, no code) is not counted in that facet; a record with
+  // codes in two top-level classes is counted in both.
+  int64_t total_size = 0;
+  std::vector<SearchFacet> facets;
+};
+
 // Changes a stored record in place; an error aborts the update.
 using ThesisMutator = std::function<absl::Status(thesis::v1::Thesis&)>;
 
@@ -87,6 +143,14 @@ class ThesisRepository {
   // Imports are serialized against each other.
   virtual absl::StatusOr<std::vector<ImportOutcome>> Import(
       const CallContext& ctx, const std::vector<ImportItem>& items) = 0;
+
+  // Records matching the query and the filter (domain::search::Matches), a
+  // page in the query's order, with facets over all of them.
+  virtual absl::StatusOr<SearchPage> Search(const CallContext& ctx, const SearchQuery& query) = 0;
+  // Writes the search index of every record whose index is older than
+  // domain::search::kSearchIndexVersion (`thesis-server migrate` calls it);
+  // returns how many were indexed.
+  virtual absl::StatusOr<int64_t> IndexStale(const CallContext& /*ctx*/) { return 0; }
 };
 
 // ---- Downloads ---------------------------------------------------------

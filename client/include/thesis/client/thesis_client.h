@@ -97,6 +97,11 @@ class ThesisClient {
   absl::Status DeleteThesis(absl::string_view name, absl::string_view etag = "");
   absl::StatusOr<thesis::v1::ListThesesResponse> ListTheses(
       const thesis::v1::ListThesesRequest& request);
+  // One page of full-text search results (see SearchTheses in thesis.proto);
+  // follow next_page_token for the rest. A malformed query is
+  // INVALID_ARGUMENT naming `query`, with the character position.
+  absl::StatusOr<thesis::v1::SearchThesesResponse> SearchTheses(
+      const thesis::v1::SearchThesesRequest& request);
 
   // Streams `theses` to the server in messages of `per_message` records.
   // `progress`, when set, is called with the number of records sent so far.
