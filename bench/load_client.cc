@@ -734,6 +734,7 @@ int main(int argc, char** argv) {
   const double cpu_sys = CpuSeconds(usage_after.ru_stime) - CpuSeconds(usage_before.ru_stime);
   const double p50 = Ms(histogram.Quantile(0.50));
   const double p90 = Ms(histogram.Quantile(0.90));
+  const double p95 = Ms(histogram.Quantile(0.95));
   const double p99 = Ms(histogram.Quantile(0.99));
   const double p999 = Ms(histogram.Quantile(0.999));
   const double max = Ms(histogram.max());
@@ -776,24 +777,24 @@ int main(int argc, char** argv) {
         "\"warmup_s\":%g,\"duration_s\":%g,\"count\":%d,\"ok\":%d,\"errors\":%d,"
         "\"errors_by_code\":{%s},\"bad_responses\":%d,\"parse\":%s,"
         "\"response_bytes_mean\":%.0f,\"qps\":%.1f,"
-        "\"latency_ms\":{\"mean\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
+        "\"latency_ms\":{\"mean\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p95\":%.3f,\"p99\":%.3f,"
         "\"p999\":%.3f,\"max\":%.3f},\"client_cpu_s\":{\"user\":%.2f,\"sys\":%.2f}%s%s}\n",
         rpc, target, concurrency, channels, warmup_s, duration_s, count, histogram.total(), errors,
         absl::StrJoin(error_json, ","), bad_responses,
         run.parse || IsDownload(run.rpc) ? "true" : "false", mean_response_bytes, qps, mean, p50,
-        p90, p99, p999, max, cpu_user, cpu_sys, download_json,
+        p90, p95, p99, p999, max, cpu_user, cpu_sys, download_json,
         first_error.empty() ? "" : absl::StrCat(",\"first_error\":", JsonString(first_error)));
   } else {
     std::cout << absl::StrFormat(
         "rpc %s  target %s  concurrency %d  channels %d  window %gs (warm-up %gs)\n"
         "calls %d  ok %d  errors %d%s%s  bad responses %d  mean response %.0f bytes%s\n"
         "%sQPS %.1f\n"
-        "latency ms: mean %.3f  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n"
+        "latency ms: mean %.3f  p50 %.3f  p90 %.3f  p95 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n"
         "client CPU in window: user %.2fs  sys %.2fs\n",
         rpc, target, concurrency, channels, duration_s, warmup_s, count, histogram.total(), errors,
         error_parts.empty() ? "" : " ", absl::StrJoin(error_parts, " "), bad_responses,
         mean_response_bytes, run.parse || IsDownload(run.rpc) ? " (all parsed)" : "", download_text,
-        qps, mean, p50, p90, p99, p999, max, cpu_user, cpu_sys);
+        qps, mean, p50, p90, p95, p99, p999, max, cpu_user, cpu_sys);
     if (!first_error.empty()) std::cout << "first error: " << first_error << "\n";
   }
   const int exit_code = errors == 0 && bad_responses == 0 && drained ? 0 : 1;

@@ -5,6 +5,9 @@
 #   pg-private.sh stop DIR            stop it (fast shutdown)
 #   pg-private.sh url DIR [DBNAME]    print the URL of a running cluster
 #
+# A new cluster takes PG_FSYNC (default on) and PG_SHARED_BUFFERS (default
+# 256MB) from the environment.
+#
 # PostgreSQL refuses to run as root, so as root the cluster runs as the
 # `postgres` user that Debian's package creates, in a directory it owns.
 set -euo pipefail
@@ -44,7 +47,7 @@ case "$cmd" in
         echo "listen_addresses = '127.0.0.1'"
         echo "unix_socket_directories = '$dir'"
         echo "max_connections = 200"
-        echo "shared_buffers = 256MB"
+        echo "shared_buffers = ${PG_SHARED_BUFFERS:-256MB}"
         echo "fsync = ${PG_FSYNC:-on}"
       } | as_owner tee -a "$data/postgresql.conf" >/dev/null
     fi

@@ -87,8 +87,8 @@ std::string IndexHeadDocument(const thesis::v1::Thesis& thesis);
 
 // What a storage backend keeps of a record for search, computed at once.
 struct IndexedRecord {
-  std::string doc;   // IndexDocument
-  std::string head;  // IndexHeadDocument
+  std::string doc;                 // IndexDocument
+  std::string head;                // IndexHeadDocument
   std::vector<std::string> codes;  // NormalizedCodes
 };
 IndexedRecord IndexRecord(const thesis::v1::Thesis& thesis);

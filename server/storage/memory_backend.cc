@@ -4,8 +4,8 @@
 #include <iterator>
 #include <map>
 #include <set>
-#include <variant>
 #include <string>
+#include <variant>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -338,22 +338,23 @@ class MemoryThesisRepository : public ThesisRepository {
     }
     const size_t want = static_cast<size_t>(q.limit);
     const size_t keep = std::min(matches.size(), want + 1);
-    std::partial_sort(matches.begin(), matches.begin() + keep, matches.end(),
-                      [&](const Match& a, const Match& b) {
-                        return before(a.key, *a.id, b.key, *b.id);
-                      });
+    std::partial_sort(
+        matches.begin(), matches.begin() + keep, matches.end(),
+        [&](const Match& a, const Match& b) { return before(a.key, *a.id, b.key, *b.id); });
     for (size_t i = 0; i < std::min(keep, want); ++i) {
       SearchHit hit{*matches[i].thesis, matches[i].score, 0};
       if (q.order == SearchOrder::kDownloads) hit.downloads = matches[i].key;
       page.hits.push_back(std::move(hit));
     }
-    if (matches.size() > want) page.next = domain::SortPosition{matches[want - 1].key, *matches[want - 1].id};
+    if (matches.size() > want)
+      page.next = domain::SortPosition{matches[want - 1].key, *matches[want - 1].id};
     if (q.facet_limit > 0) {
       for (size_t f = 0; f < std::size(kFacetFields); ++f) {
         SearchFacet facet{kFacetFields[f], {}, static_cast<int64_t>(facet_counts[f].size())};
         for (const auto& [value, count] : facet_counts[f]) facet.values.push_back({value, count});
-        std::stable_sort(facet.values.begin(), facet.values.end(),
-                         [](const FacetCount& a, const FacetCount& b) { return a.count > b.count; });
+        std::stable_sort(
+            facet.values.begin(), facet.values.end(),
+            [](const FacetCount& a, const FacetCount& b) { return a.count > b.count; });
         if (facet.values.size() > static_cast<size_t>(q.facet_limit)) {
           facet.values.resize(static_cast<size_t>(q.facet_limit));
         }

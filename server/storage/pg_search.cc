@@ -69,8 +69,8 @@ absl::StatusOr<SearchSql> BuildSearchSql(const SearchQuery& q) {
   for (const std::string& prefix : compiled->excluded_class_prefixes) {
     absl::StrAppend(&where, " AND NOT ", PrefixCondition({prefix}, params));
   }
-  AppendFilterSql(q.filter, "t.", [&params](std::string v) { return params.Add(std::move(v)); },
-                  &where);
+  AppendFilterSql(
+      q.filter, "t.", [&params](std::string v) { return params.Add(std::move(v)); }, &where);
 
   // The score (search_index.h): the title and keyword conditions read the
   // small head vector, only the phrase condition the whole document.
@@ -105,13 +105,13 @@ absl::StatusOr<SearchSql> BuildSearchSql(const SearchQuery& q) {
   const char* dir = descending ? " DESC" : "";
   const char* id_dir = relevance ? "" : dir;
 
-  std::string m = absl::StrCat(
-      "m AS ", facets ? "MATERIALIZED " : "", "(SELECT t.id, ", score, "::int AS score, ", key,
-      "::bigint AS sort_key", facets ? ", nullif(t.degree_year, 0) AS y, "
-                                       "nullif(t.degree_level, 0) AS l, nullif(t.institution, '') "
-                                       "AS i, nullif(t.discipline, '') AS d, t.search_codes"
-                                     : "",
-      " FROM ", from, " WHERE ", where, ")");
+  std::string m = absl::StrCat("m AS ", facets ? "MATERIALIZED " : "", "(SELECT t.id, ", score,
+                               "::int AS score, ", key, "::bigint AS sort_key",
+                               facets ? ", nullif(t.degree_year, 0) AS y, "
+                                        "nullif(t.degree_level, 0) AS l, nullif(t.institution, '') "
+                                        "AS i, nullif(t.discipline, '') AS d, t.search_codes"
+                                      : "",
+                               " FROM ", from, " WHERE ", where, ")");
   std::string after = "TRUE";
   if (q.after) {
     const int64_t* k = std::get_if<int64_t>(&q.after->key);
@@ -119,15 +119,16 @@ absl::StatusOr<SearchSql> BuildSearchSql(const SearchQuery& q) {
     const std::string kp = absl::StrCat(params.Add(std::to_string(*k)), "::bigint");
     const std::string ip = absl::StrCat(params.Add(q.after->id), "::text");
     if (relevance) {
-      after = absl::StrCat("(m.sort_key < ", kp, " OR (m.sort_key = ", kp, " AND m.id > ", ip, "))");
+      after =
+          absl::StrCat("(m.sort_key < ", kp, " OR (m.sort_key = ", kp, " AND m.id > ", ip, "))");
     } else {
       after = absl::StrCat("(m.sort_key, m.id) ", descending ? "<" : ">", " (", kp, ", ", ip, ")");
     }
   }
   const std::string order = absl::StrCat("sort_key", dir, ", id", id_dir);
-  std::string text = absl::StrCat("WITH ", m, ", p AS (SELECT m.id, m.score, m.sort_key FROM m WHERE ",
-                                  after, " ORDER BY ", order, " LIMIT ",
-                                  params.Add(std::to_string(q.limit + 1)), "::int)");
+  std::string text = absl::StrCat(
+      "WITH ", m, ", p AS (SELECT m.id, m.score, m.sort_key FROM m WHERE ", after, " ORDER BY ",
+      order, " LIMIT ", params.Add(std::to_string(q.limit + 1)), "::int)");
   // The page's records, then (kind 1) the facet rows.
   std::string select = absl::StrCat("SELECT " THESIS_PG_COLUMNS
                                     ", 0 AS kind, p.score, p.sort_key, NULL::int AS gid, "

@@ -51,7 +51,8 @@ inline constexpr Statement kUpdateThesis{
     "classification_codes = $17::text[], source_database = $18, source_record_id = $19, "
     "source_url = $20, language = $21, legacy_download_count = $22, "
     "search_doc = $23::tsvector, search_head = $24::tsvector, search_codes = $25::text[], "
-    "search_version = $26, update_time = greatest(clock_timestamp(), update_time + interval '1 microsecond'), "
+    "search_version = $26, update_time = greatest(clock_timestamp(), update_time + interval '1 "
+    "microsecond'), "
     "revision = revision + 1 WHERE id = $1 "
     "RETURNING (extract(epoch FROM update_time) * 1000000)::bigint, revision"};
 
@@ -84,7 +85,7 @@ inline constexpr Statement kImportExisting{"import_existing",
   "degree_year int, abstract_zh text, abstract_en text, keywords_zh text[], "                   \
   "keywords_en text[], online_contributor text, online_year int, online_issue text, "           \
   "classification_codes text[], source_database text, source_record_id text, "                  \
-  "source_url text, language text, legacy_download_count bigint, search_doc tsvector, "        \
+  "source_url text, language text, legacy_download_count bigint, search_doc tsvector, "         \
   "search_head tsvector, search_codes text[], search_version smallint)"
 
 inline constexpr Statement kImportInsert{
@@ -108,15 +109,16 @@ inline constexpr Statement kImportUpdate{
     "source_url = x.source_url, language = x.language, "
     "legacy_download_count = x.legacy_download_count, search_doc = x.search_doc, "
     "search_head = x.search_head, search_codes = x.search_codes, "
-    "search_version = x.search_version, update_time = greatest(clock_timestamp(), t.update_time + interval '1 microsecond'), "
+    "search_version = x.search_version, update_time = greatest(clock_timestamp(), t.update_time + "
+    "interval '1 microsecond'), "
     "revision = t.revision + 1 FROM " THESIS_PG_JSON_RECORD " WHERE t.id = x.id"};
 
 // The search-index backfill (`thesis-server migrate`): records indexed by an
 // older version, in batches, each written back only if nobody changed it in
 // between (a writer indexes it itself).
 inline constexpr Statement kIndexStaleRead{
-    "index_stale_read", "SELECT " THESIS_PG_COLUMNS
-                        " FROM theses WHERE search_version < $1::smallint LIMIT $2::int"};
+    "index_stale_read",
+    "SELECT " THESIS_PG_COLUMNS " FROM theses WHERE search_version < $1::smallint LIMIT $2::int"};
 inline constexpr Statement kIndexStaleWrite{
     "index_stale_write",
     "UPDATE theses t SET search_doc = x.search_doc, search_head = x.search_head, "

@@ -148,6 +148,12 @@ std::vector<Rpc> AllRpcs() {
        }},
       {"ListTheses", Role::kReader,
        [=](client::ThesisClient& c, int) { return code(c.ListTheses({}).status()); }},
+      {"SearchTheses", Role::kReader,
+       [=](client::ThesisClient& c, int) {
+         v1::SearchThesesRequest r;
+         r.set_query("电子政务");
+         return code(c.SearchTheses(r).status());
+       }},
       {"ImportTheses", Role::kAdmin,
        [=](client::ThesisClient& c, int) {
          std::vector<v1::Thesis> none;

@@ -22,9 +22,9 @@
 namespace thesis::storage {
 namespace {
 
+using testing::BackendKind;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
-using testing::BackendKind;
 using thesis::v1::Thesis;
 
 Thesis Record(const std::string& id, const std::string& title, int year) {
@@ -244,8 +244,8 @@ TEST_P(SearchContractTest, PagesCoverEveryMatchOnceInEachOrder) {
     Create(t);
   }
   Create(Record("unrelated", "化学工程", 2001));
-  for (SearchOrder order : {SearchOrder::kRelevance, SearchOrder::kDegreeYear,
-                            SearchOrder::kDownloads}) {
+  for (SearchOrder order :
+       {SearchOrder::kRelevance, SearchOrder::kDegreeYear, SearchOrder::kDownloads}) {
     for (bool descending : {false, true}) {
       SearchQuery big;
       big.order = order;
@@ -314,7 +314,8 @@ TEST_P(SearchContractTest, FacetsCountEveryMatch) {
   };
   using P = std::pair<std::string, int64_t>;
   // 2010 and 2011: 8 each, 2012 and 2013: 7 each; cut at 3, ties by value.
-  EXPECT_THAT(values(FacetField::kDegreeYear), ElementsAre(P{"2010", 8}, P{"2011", 8}, P{"2012", 7}));
+  EXPECT_THAT(values(FacetField::kDegreeYear),
+              ElementsAre(P{"2010", 8}, P{"2011", 8}, P{"2012", 7}));
   EXPECT_EQ(distinct(FacetField::kDegreeYear), 4);
   EXPECT_THAT(values(FacetField::kDegreeLevel), ElementsAre(P{"2", 24}, P{"3", 6}));
   // Records without an institution are not counted.
