@@ -67,6 +67,10 @@ class GatedBackend : public storage::Backend {
                                            const domain::ListQuery& q) override {
       return inner_.List(c, q);
     }
+    absl::StatusOr<storage::SearchPage> Search(const storage::CallContext& c,
+                                               const storage::SearchQuery& q) override {
+      return inner_.Search(c, q);
+    }
     absl::StatusOr<std::vector<storage::ImportOutcome>> Import(
         const storage::CallContext& c, const std::vector<storage::ImportItem>& items) override {
       return inner_.Import(c, items);
