@@ -18,7 +18,7 @@
 #      a filter;
 #   7. for each concurrency in $CONCURRENCY_LIST: GetThesis (the baseline)
 #      and SearchTheses of each set (a page of 20 with facets), same server,
-#      same settings;
+#      same settings; then the number of matches of every query;
 #   8. the plan of the search statement for one query of each set, with
 #      auto_explain (ANALYZE, BUFFERS) enabled on the database for that phase
 #      only, after the timed runs; and the results section of
@@ -293,6 +293,21 @@ for c in $CONCURRENCY_LIST; do
     phase "search-$s-c$c" search "$BENCH_DIR/search-$s.txt" "$c"
   done
 done
+
+# How many records each query matches (total_size), after the timed runs.
+python3 - "$CTL_BIN" "127.0.0.1:$PORT" "$BENCH_DIR" "$RESULTS" "$SETS" <<'PY'
+import concurrent.futures, json, subprocess, sys
+ctl, server, bench, results, sets = sys.argv[1:]
+def total(line):
+    query, _, filt = line.rstrip("\n").partition("\t")
+    p = subprocess.run([ctl, "--server", server, "--json", "search", "--page_size", "1",
+                        "--filter", filt, "--", query], capture_output=True, text=True, check=True)
+    return int(json.loads(p.stdout).get("total_size", 0))
+with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    for s in sets.split():
+        lines = open(f"{bench}/search-{s}.txt", encoding="utf-8").readlines()
+        json.dump(list(pool.map(total, lines)), open(f"{results}/matches-{s}.json", "w"))
+PY
 
 # ---- 8. plans (auto_explain) and summary ------------------------------------------------------
 log "plans of the search statement (auto_explain on $DB for this phase only)"

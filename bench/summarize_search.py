@@ -33,13 +33,17 @@ def plan_excerpt(text):
     if body:
         keep.append(body[0])
     for i, l in enumerate(body[1:], 1):
-        if ("Bitmap Index Scan on theses_search_doc_idx" in l or "Bitmap Heap Scan on theses" in l
-                or "Seq Scan on theses" in l):
+        if l.strip().startswith("CTE ") or any(
+                k in l for k in ("Bitmap Index Scan on theses_search_doc_idx",
+                                 "Bitmap Heap Scan on theses", "Seq Scan on theses")):
             keep.append(l)
             if i + 1 < len(body) and "Cond:" in body[i + 1]:
                 keep.append(body[i + 1])
-    return keep, any("Bitmap Index Scan on theses_search_doc_idx" in l for l in body), [
-        l.strip() for l in body if "Seq Scan on theses" in l]
+    heap = next((re.search(r"actual time=[0-9.]+\.\.([0-9.]+)", l) for l in body
+                 if "Bitmap Heap Scan on theses" in l), None)
+    return (keep, any("Bitmap Index Scan on theses_search_doc_idx" in l for l in body),
+            [l.strip() for l in body if "Seq Scan on theses" in l],
+            (float(heap.group(1)) if heap else None, float(m.group(1)) if m else None))
 
 
 def main():
@@ -96,14 +100,16 @@ def main():
     for s in sets:
         query, _, filt = read(f"explain-{s}.query").rstrip("\n").partition("\t")
         response = load(f"explain-{s}.response.json")
-        keep, uses_index, seqs = plan_excerpt(read(f"explain-{s}.txt"))
+        keep, uses_index, seqs, (heap_ms, total_ms) = plan_excerpt(read(f"explain-{s}.txt"))
         with_index += uses_index
         seq_scans += [(s, l) for l in seqs]
         what = f"`{query}`" + (f" with filter `{filt}`" if filt else "")
         plan_blocks += [
             f"{SET_NAMES.get(s, s)}, {what}: {response.get('total_size', 0)} matches, "
             f"{'GIN index used' if uses_index else 'GIN index NOT used'}"
-            f"{', sequential scan of theses: ' + '; '.join(seqs) if seqs else ''}:",
+            f"{', sequential scan of theses: ' + '; '.join(seqs) if seqs else ''}"
+            + (f"; the bitmap heap scan (reading, rechecking and scoring every match) ends "
+               f"at {heap_ms:.1f} ms of {total_ms:.1f} ms" if heap_ms and total_ms else "") + ":",
             "",
             "```",
             *keep,
@@ -112,6 +118,11 @@ def main():
         ]
 
     pools = load("pools.json")
+    match_rows = []
+    for s in sets:
+        m = sorted(load(f"matches-{s}.json"))
+        median, p90 = (m[min(len(m) - 1, int(f * len(m)))] for f in (0.5, 0.9))
+        match_rows.append(f"| {SET_NAMES.get(s, s)} | {m[0]} | {median} | {p90} | {m[-1]} |")
     index_log = env["INDEX_LOG"]
     lines = [
         f"Run {env['DATE']}, commit {env['GIT_COMMIT']}, {env['MACHINE']}; command: "
@@ -137,7 +148,7 @@ def main():
         f"the record on its page for **{q['found']} of {q['eligible']}: {q['percent']:.1f} %** "
         f"({'met' if q_ok else 'MISSED'}: want >= {q['target_percent']} %). {q['quoted']} "
         f"keywords were sent as a phrase because the query language would read them otherwise "
-        f"(spaces, quotes, colons{': ' + quoted if quoted else ''})"
+        f"(spaces, quotes, a colon, a leading `-` or `OR`{': ' + quoted if quoted else ''})"
         f"{'; ' + str(len(q['errors'])) + ' searches failed' if q['errors'] else ''}.",
         f"- Query sets (seeded, 100 each, in `.bench/search-*.txt`): two-character keywords "
         f"sampled from the {pools['zh2']} distinct dev keywords of exactly two Han "
@@ -166,6 +177,13 @@ def main():
         "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
+        "Matches per query of each set (SearchTheses computes the score and the facets over "
+        "every match):",
+        "",
+        "| set | min | median | p90 | max |",
+        "|---|---|---|---|---|",
+        *match_rows,
+        "",
         f"Latency targets: p50 ratio met in {ratio_met} of {total} rows (highest "
         f"{worst_ratio[0]:.2f}, {SET_NAMES.get(worst_ratio[2])} at {worst_ratio[1]} in flight), "
         f"p95 <= 50 ms met in {p95_met} of {total} (highest {worst_p95[0]:.1f} ms, "
@@ -173,7 +191,9 @@ def main():
         "",
         f"Plans of the search statement as the server runs it, one query of each set, from "
         f"`auto_explain` (ANALYZE, BUFFERS; enabled on the database after the timed runs, for "
-        f"these four calls only; the full plans are in `.bench/results-search/explain-*.txt`). "
+        f"these four calls only, each the first on a new connection, times with the "
+        f"instrumentation's overhead; the full plans are in "
+        f"`.bench/results-search/explain-*.txt`). "
         f"The GIN index is used in {with_index} of {len(sets)} plans; "
         + (f"**a sequential scan of theses** appears in: "
            f"{', '.join(sorted({s for s, _ in seq_scans}))}." if seq_scans else
