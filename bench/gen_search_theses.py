@@ -30,26 +30,13 @@ COLUMNS = ("id, title_zh, authors, advisors, institution, discipline, degree_lev
            "abstract_zh, keywords_zh, classification_codes, legacy_download_count, "
            "create_time, update_time")
 
-INSTITUTIONS = ["兰州大学", "北京大学", "清华大学", "复旦大学", "浙江大学", "南京大学", "武汉大学",
-                "中山大学", "四川大学", "吉林大学", "山东大学", "厦门大学", "西北大学", "郑州大学",
-                "华中科技大学", "西安交通大学", "哈尔滨工业大学", "中国科学技术大学", "同济大学",
-                "湖南大学", "重庆大学", "东北师范大学", "华东师范大学", "南开大学", "天津大学"]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞宇浩然欣怡子涵思远"
+# Names, institutions and the COPY escaping are gen_theses.py's.
+from gen_theses import GIVEN, INSTITUTIONS, SURNAMES, arr, esc  # noqa: E402
+
 # Where a Chinese title separates its terms.
 CUT = re.compile(r"基于|面向|关于|对于|及其|以及|研究|分析|探讨|探析|浅析|初探|"
                  r"[的与和及对在中下等之—\-:：,，、;；()（）《》“”\"'·\s]")
 SENTENCE = re.compile(r"(?<=[。！？；;.!?])")
-
-
-def esc(text):
-    return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-            .replace("\r", "\\r"))
-
-
-def arr(items):
-    return "{" + ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for i in items) + "}"
 
 
 def title_keywords(title, rng):

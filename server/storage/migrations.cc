@@ -85,23 +85,23 @@ absl::StatusOr<MigrationReport> Migrate(const std::string& database_url,
       LogInfo(absl::StrCat("migrate: applied ", migration->name));
     }
     report.schema_version = known.empty() ? 0 : known.rbegin()->first;
+    // The data steps after the schema steps: plain DML through the storage
+    // layer, on a connection of their own, still under the migration lock
+    // (so concurrent runners do them once).
+    PgOptions options;
+    options.database_url = database_url;
+    options.default_statement_timeout = absl::Minutes(30);
+    options.application_name = "thesis-server migrate";
+    PgBackend backend(options);
+    std::unique_ptr<Session> session = backend.NewSession();
+    auto exists = [&conn](const char* sql) {
+      pqxx::nontransaction n(conn);
+      return n.exec1(sql)[0].as<bool>();
+    };
     // Records written before the search columns existed, or indexed by an
     // older version of the analyzer, are indexed now (docs/search.md).
-    bool has_search = false;
-    {
-      pqxx::nontransaction n(conn);
-      has_search = n.exec1(
-                        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE "
-                        "table_name = 'theses' AND column_name = 'search_version')")[0]
-                       .as<bool>();
-    }
-    if (has_search) {
-      PgOptions options;
-      options.database_url = database_url;
-      options.default_statement_timeout = absl::Minutes(30);
-      options.application_name = "thesis-server migrate";
-      PgBackend backend(options);
-      std::unique_ptr<Session> session = backend.NewSession();
+    if (exists("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE "
+               "table_name = 'theses' AND column_name = 'search_version')")) {
       const absl::Time start = absl::Now();
       absl::StatusOr<int64_t> indexed = session->theses().IndexStale(CallContext{});
       if (!indexed.ok()) return indexed.status();
@@ -112,20 +112,8 @@ absl::StatusOr<MigrationReport> Migrate(const std::string& database_url,
       }
     }
     // A migration that changed a classification table leaves the stored
-    // placements behind it; place every thesis again (plain DML, under the
-    // migration lock, so concurrent runners do it once).
-    bool has_classes = false;
-    {
-      pqxx::nontransaction n(conn);
-      has_classes = n.exec1("SELECT to_regclass('class_schemes') IS NOT NULL")[0].as<bool>();
-    }
-    if (has_classes) {
-      PgOptions options;
-      options.database_url = database_url;
-      options.default_statement_timeout = absl::Minutes(30);
-      options.application_name = "thesis-server migrate";
-      PgBackend backend(options);
-      std::unique_ptr<Session> session = backend.NewSession();
+    // placements behind it; place every thesis again.
+    if (exists("SELECT to_regclass('class_schemes') IS NOT NULL")) {
       absl::StatusOr<int64_t> placed = session->classes().PlaceStale(CallContext{});
       if (!placed.ok()) return placed.status();
       report.theses_placed = *placed;

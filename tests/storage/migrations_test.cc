@@ -66,6 +66,26 @@ TEST_F(MigrationsTest, SecondRunIsANoOp) {
   EXPECT_EQ(Sql("SELECT max(applied_at)::text FROM schema_migrations"), applied_at);
 }
 
+TEST_F(MigrationsTest, MigrateIndexesRowsWrittenWithoutTheSearchColumns) {
+  ASSERT_TRUE(Migrate(url_, EmbeddedMigrations()).ok());
+  // Rows loaded around the server (COPY, an old dump) have no index yet.
+  Sql("INSERT INTO theses (id, title_zh, abstract_zh, create_time, update_time) "
+      "SELECT 'copied-' || i, '电子政务研究' || i, '政府治理', now(), now() "
+      "FROM generate_series(1, 2500) AS i");
+  EXPECT_EQ(Sql("SELECT count(*) FROM theses WHERE search_version = 0"), "2500");
+  absl::StatusOr<MigrationReport> report = Migrate(url_, EmbeddedMigrations());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->theses_indexed, 2500);  // over two batches
+  EXPECT_EQ(Sql("SELECT count(*) FROM theses WHERE search_version = 0"), "0");
+  EXPECT_EQ(Sql("SELECT count(*) FROM theses WHERE search_doc @@ '电子 <-> 子政 <-> 政务'"),
+            "2500");
+  EXPECT_EQ(Sql("SELECT count(*) FROM theses WHERE search_head @@ '治理'"), "0");  // abstract
+  // Nothing left: the next run indexes nothing.
+  report = Migrate(url_, EmbeddedMigrations());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->theses_indexed, 0);
+}
+
 TEST_F(MigrationsTest, RefusesWhenAnAppliedFileWasEdited) {
   ASSERT_TRUE(Migrate(url_, EmbeddedMigrations()).ok());
   std::vector<Migration> edited = EmbeddedMigrations();
