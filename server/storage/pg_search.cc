@@ -88,7 +88,9 @@ absl::StatusOr<SearchSql> BuildSearchSql(const SearchQuery& q) {
       score_parts.empty() ? "0" : absl::StrCat("(", absl::StrJoin(score_parts, " + "), ")");
 
   std::string from = "theses t";
-  std::string key = score;
+  // For relevance the key is the score itself: m computes it once and the
+  // page reads it as the key.
+  std::string key = "NULL";
   if (q.order == SearchOrder::kDegreeYear) {
     key = "t.degree_year";
   } else if (q.order == SearchOrder::kDownloads) {
@@ -106,12 +108,13 @@ absl::StatusOr<SearchSql> BuildSearchSql(const SearchQuery& q) {
   const char* id_dir = relevance ? "" : dir;
 
   std::string m = absl::StrCat("m AS ", facets ? "MATERIALIZED " : "", "(SELECT t.id, ", score,
-                               "::int AS score, ", key, "::bigint AS sort_key",
+                               "::int AS score, ", key, "::bigint AS k",
                                facets ? ", nullif(t.degree_year, 0) AS y, "
                                         "nullif(t.degree_level, 0) AS l, nullif(t.institution, '') "
                                         "AS i, nullif(t.discipline, '') AS d, t.search_codes"
                                       : "",
                                " FROM ", from, " WHERE ", where, ")");
+  const char* mk = relevance ? "m.score::bigint" : "m.k";
   std::string after = "TRUE";
   if (q.after) {
     const int64_t* k = std::get_if<int64_t>(&q.after->key);
@@ -119,16 +122,15 @@ absl::StatusOr<SearchSql> BuildSearchSql(const SearchQuery& q) {
     const std::string kp = absl::StrCat(params.Add(std::to_string(*k)), "::bigint");
     const std::string ip = absl::StrCat(params.Add(q.after->id), "::text");
     if (relevance) {
-      after =
-          absl::StrCat("(m.sort_key < ", kp, " OR (m.sort_key = ", kp, " AND m.id > ", ip, "))");
+      after = absl::StrCat("(", mk, " < ", kp, " OR (", mk, " = ", kp, " AND m.id > ", ip, "))");
     } else {
-      after = absl::StrCat("(m.sort_key, m.id) ", descending ? "<" : ">", " (", kp, ", ", ip, ")");
+      after = absl::StrCat("(", mk, ", m.id) ", descending ? "<" : ">", " (", kp, ", ", ip, ")");
     }
   }
   const std::string order = absl::StrCat("sort_key", dir, ", id", id_dir);
-  std::string text = absl::StrCat(
-      "WITH ", m, ", p AS (SELECT m.id, m.score, m.sort_key FROM m WHERE ", after, " ORDER BY ",
-      order, " LIMIT ", params.Add(std::to_string(q.limit + 1)), "::int)");
+  std::string text = absl::StrCat("WITH ", m, ", p AS (SELECT m.id, m.score, ", mk,
+                                  " AS sort_key FROM m WHERE ", after, " ORDER BY ", order,
+                                  " LIMIT ", params.Add(std::to_string(q.limit + 1)), "::int)");
   // The page's records, then (kind 1) the facet rows.
   std::string select = absl::StrCat("SELECT " THESIS_PG_COLUMNS
                                     ", 0 AS kind, p.score, p.sort_key, NULL::int AS gid, "
