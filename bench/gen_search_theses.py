@@ -19,8 +19,6 @@ Two parts (docs/search.md, "Quality"):
     names, years, degree levels and institutions from seeded distributions.
 Deterministic for a given N and seed.
 """
-import csv
-import json
 import random
 import re
 import sys
@@ -31,7 +29,7 @@ COLUMNS = ("id, title_zh, authors, advisors, institution, discipline, degree_lev
            "create_time, update_time")
 
 # Names, institutions and the COPY escaping are gen_theses.py's.
-from gen_theses import GIVEN, INSTITUTIONS, SURNAMES, arr, esc  # noqa: E402
+from gen_theses import GIVEN, INSTITUTIONS, SURNAMES, arr, esc, load_sources  # noqa: E402
 
 # Where a Chinese title separates its terms.
 CUT = re.compile(r"基于|面向|关于|对于|及其|以及|研究|分析|探讨|探析|浅析|初探|"
@@ -59,16 +57,7 @@ def main():
     count = int(sys.argv[2])
     rng = random.Random(int(sys.argv[3]) if len(sys.argv) == 4 else 1)
 
-    papers = [json.loads(line) for line in open(data / "csl/csl-dev-1000.jsonl", encoding="utf-8")]
-    with open(data / "csl/csl-train-titles-8000.tsv", encoding="utf-8") as f:
-        titles = [row[0] for row in csv.reader(f, delimiter="\t")][1:]
-    with open(data / "clc/clc5.tsv", encoding="utf-8") as f:
-        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        next(reader)
-        codes = [row[0] for row in reader if int(row[2]) >= 3 and not row[0].startswith(("[", "{"))
-                 and "/" not in row[0]]
-    with open(data / "discipline/xueke_2022_level1_and_professional.tsv", encoding="utf-8") as f:
-        disciplines = [row[3] for row in csv.reader(f, delimiter="\t")][1:]
+    papers, titles, codes, disciplines = load_sources(data)
     sentences = [s for p in papers for s in SENTENCE.split(p["abstract"]) if len(s) >= 8]
 
     stamp = "2026-01-01 00:00:00+00"

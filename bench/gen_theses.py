@@ -43,16 +43,10 @@ def arr(items):
                           for i in items) + "}"
 
 
-def main():
-    if len(sys.argv) == 2 and sys.argv[1] == "--columns":
-        print(COLUMNS)
-        return
-    if len(sys.argv) not in (3, 4):
-        sys.exit(__doc__)
-    data = Path(sys.argv[1])
-    count = int(sys.argv[2])
-    rng = random.Random(int(sys.argv[3]) if len(sys.argv) == 4 else 1)
-
+def load_sources(data):
+    """The real records both generators draw from: the CSL dev papers, the
+    CSL training titles, the CLC codes of level 3 or deeper (no ranges,
+    alternatives or discontinued classes) and the 2022 disciplines."""
     papers = [json.loads(line) for line in open(data / "csl/csl-dev-1000.jsonl", encoding="utf-8")]
     with open(data / "csl/csl-train-titles-8000.tsv", encoding="utf-8") as f:
         titles = [row[0] for row in csv.reader(f, delimiter="\t")][1:]
@@ -63,6 +57,20 @@ def main():
                  and "/" not in row[0]]
     with open(data / "discipline/xueke_2022_level1_and_professional.tsv", encoding="utf-8") as f:
         disciplines = [row[3] for row in csv.reader(f, delimiter="\t")][1:]
+    return papers, titles, codes, disciplines
+
+
+def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "--columns":
+        print(COLUMNS)
+        return
+    if len(sys.argv) not in (3, 4):
+        sys.exit(__doc__)
+    data = Path(sys.argv[1])
+    count = int(sys.argv[2])
+    rng = random.Random(int(sys.argv[3]) if len(sys.argv) == 4 else 1)
+
+    papers, titles, codes, disciplines = load_sources(data)
 
     out = sys.stdout
     for i in range(count):

@@ -17,6 +17,7 @@
 #include "server/domain/class_tree.h"
 #include "server/domain/search_index.h"
 #include "server/domain/search_query.h"
+#include "server/domain/thesis_validation.h"
 
 namespace thesis::api {
 namespace {
@@ -80,25 +81,6 @@ thesis::v1::FacetField ProtoField(storage::FacetField field) {
   return thesis::v1::FACET_FIELD_UNSPECIFIED;
 }
 
-const char* DegreeLevelLabel(int level) {
-  switch (level) {
-    case thesis::v1::DEGREE_LEVEL_BACHELOR:
-      return "学士";
-    case thesis::v1::DEGREE_LEVEL_MASTER:
-      return "硕士";
-    case thesis::v1::DEGREE_LEVEL_DOCTOR:
-      return "博士";
-    case thesis::v1::DEGREE_LEVEL_PROFESSIONAL_MASTER:
-      return "专业硕士";
-    case thesis::v1::DEGREE_LEVEL_PROFESSIONAL_DOCTOR:
-      return "专业博士";
-    case thesis::v1::DEGREE_LEVEL_POSTDOCTORAL:
-      return "博士后";
-    default:
-      return "其他";
-  }
-}
-
 // Names of the top-level CLC classes (A 马克思主义、列宁主义..., T 工业技术):
 // the built-in table's, which every edition shares.
 const absl::flat_hash_map<std::string, std::string>& ClcTopNames() {
@@ -123,7 +105,8 @@ void FillFacetValue(storage::FacetField field, const storage::FacetCount& in,
     if (absl::SimpleAtoi(in.value, &level)) {
       const std::string& name = thesis::v1::DegreeLevel_Name(level);
       out->set_value(absl::StartsWith(name, "DEGREE_LEVEL_") ? name.substr(13) : name);
-      out->set_label(DegreeLevelLabel(level));
+      out->set_label(
+          std::string(domain::DegreeLevelName(static_cast<thesis::v1::DegreeLevel>(level))));
     }
   } else if (field == storage::FacetField::kClcTop) {
     if (auto it = ClcTopNames().find(in.value); it != ClcTopNames().end()) {

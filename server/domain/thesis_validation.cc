@@ -151,6 +151,27 @@ absl::StatusOr<std::string> ParseThesisName(absl::string_view name, absl::string
 
 std::string ThesisName(absl::string_view id) { return absl::StrCat(kThesisCollection, id); }
 
+absl::string_view DegreeLevelName(thesis::v1::DegreeLevel level) {
+  switch (level) {
+    case thesis::v1::DEGREE_LEVEL_BACHELOR:
+      return "学士";
+    case thesis::v1::DEGREE_LEVEL_MASTER:
+      return "硕士";
+    case thesis::v1::DEGREE_LEVEL_DOCTOR:
+      return "博士";
+    case thesis::v1::DEGREE_LEVEL_PROFESSIONAL_MASTER:
+      return "专业硕士";
+    case thesis::v1::DEGREE_LEVEL_PROFESSIONAL_DOCTOR:
+      return "专业博士";
+    case thesis::v1::DEGREE_LEVEL_POSTDOCTORAL:
+      return "博士后";
+    case thesis::v1::DEGREE_LEVEL_UNSPECIFIED:
+      return "";
+    default:
+      return "其他";
+  }
+}
+
 bool IsValidClassificationCode(absl::string_view code) {
   if (code.empty() || code.size() > kMaxClassificationCodeBytes) return false;
   size_t i = 0;

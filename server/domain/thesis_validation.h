@@ -43,6 +43,10 @@ bool IsValidThesisId(absl::string_view id);
 absl::StatusOr<std::string> ParseThesisName(absl::string_view name, absl::string_view field);
 std::string ThesisName(absl::string_view id);
 
+// The Chinese name of a degree level, as CNKI writes it (学士, 硕士, 博士,
+// 专业硕士, 专业博士, 博士后, 其他); "" for UNSPECIFIED.
+absl::string_view DegreeLevelName(thesis::v1::DegreeLevel level);
+
 // CLC notation as written on a record: `D630`, `TP311.13`, `B-4`, `R73-3`,
 // `Q959.212+.2`, `B31/39`.
 bool IsValidClassificationCode(absl::string_view code);

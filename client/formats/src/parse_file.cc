@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "internal.h"
+#include "server/domain/thesis_validation.h"
 #include "thesis/formats/cnki_formats.h"
 
 namespace thesis::formats {
@@ -76,26 +77,7 @@ DegreeLevel ParseDegreeLevel(absl::string_view text) {
   return thesis::v1::DEGREE_LEVEL_OTHER;
 }
 
-absl::string_view DegreeText(DegreeLevel level) {
-  switch (level) {
-    case thesis::v1::DEGREE_LEVEL_BACHELOR:
-      return "学士";
-    case thesis::v1::DEGREE_LEVEL_MASTER:
-      return "硕士";
-    case thesis::v1::DEGREE_LEVEL_DOCTOR:
-      return "博士";
-    case thesis::v1::DEGREE_LEVEL_PROFESSIONAL_MASTER:
-      return "专业硕士";
-    case thesis::v1::DEGREE_LEVEL_PROFESSIONAL_DOCTOR:
-      return "专业博士";
-    case thesis::v1::DEGREE_LEVEL_POSTDOCTORAL:
-      return "博士后";
-    case thesis::v1::DEGREE_LEVEL_UNSPECIFIED:
-      return "";
-    default:
-      return "其他";
-  }
-}
+absl::string_view DegreeText(DegreeLevel level) { return domain::DegreeLevelName(level); }
 
 Format DetectFormat(absl::string_view utf8) {
   int json_probes = 0;
