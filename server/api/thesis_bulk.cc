@@ -15,6 +15,7 @@
 #include "server/api/ids.h"
 #include "server/common/errors.h"
 #include "server/domain/import_key.h"
+#include "server/domain/search_index.h"
 #include "server/domain/thesis_validation.h"
 
 namespace thesis::api {
@@ -35,6 +36,17 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
   }
 
   void OnReadDone(bool ok) override {
+    // Validation and indexing run outside mu_ (only one read is ever pending,
+    // so request_ is this callback's alone): a batch being written is never
+    // held up by them, and the index is computed while the database works.
+    std::vector<Prepared> prepared;
+    if (ok) {
+      prepared.reserve(request_.theses_size());
+      for (Thesis& thesis : *request_.mutable_theses()) {
+        prepared.push_back(Prepare(std::move(thesis)));
+      }
+      request_.Clear();
+    }
     Action action;
     {
       absl::MutexLock lock(&mu_);
@@ -44,8 +56,7 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
         reading_done_ = true;
         Seal();
       } else {
-        for (const Thesis& thesis : request_.theses()) Add(thesis);
-        request_.Clear();
+        for (Prepared& p : prepared) Add(std::move(p));
       }
       action = NextAction();
     }
@@ -89,8 +100,15 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
     }
   }
 
-  void Add(const Thesis& thesis) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const int64_t index = next_index_++;
+  // A record of the stream, checked and made ready to write, or the first
+  // reason it cannot be.
+  struct Prepared {
+    std::optional<storage::ImportItem> item;
+    std::string field, reason;
+  };
+
+  static Prepared Prepare(Thesis thesis) {
+    Prepared prepared;
     std::vector<FieldViolation> violations;
     storage::ImportItem item;
     if (!thesis.name().empty()) {
@@ -104,13 +122,26 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
     }
     domain::ValidateThesis(thesis, "", &violations);
     if (!violations.empty()) {
-      Fail(index, violations.front().field, violations.front().description);
-      return;
+      prepared.field = violations.front().field;
+      prepared.reason = violations.front().description;
+      return prepared;
     }
-    item.thesis = thesis;
+    item.thesis = std::move(thesis);
     domain::ClearOutputOnlyFields(&item.thesis);
     if (!item.id_given) item.id = NewThesisId();
     item.import_key = domain::ImportKey(item.thesis);
+    item.index = domain::search::IndexRecord(item.thesis);
+    prepared.item = std::move(item);
+    return prepared;
+  }
+
+  void Add(Prepared prepared) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const int64_t index = next_index_++;
+    if (!prepared.item) {
+      Fail(index, prepared.field, prepared.reason);
+      return;
+    }
+    storage::ImportItem& item = *prepared.item;
     // A record that matches one already in this batch goes to the next one,
     // so each batch sees every identity once, in stream order.
     std::string identity = item.id_given ? absl::StrCat("id:", item.id) : item.import_key;

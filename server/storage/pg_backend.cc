@@ -1,7 +1,9 @@
 #include "server/storage/pg_backend.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <iterator>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -27,6 +29,25 @@
 
 namespace thesis::storage {
 namespace {
+// One field of a COPY row: the text of a column, or SQL NULL (nullptr).
+struct CopyField {
+  const char* text = nullptr;
+};
+}  // namespace
+}  // namespace thesis::storage
+
+// How libpqxx's stream_to writes a CopyField: escaped text or \N.
+template <>
+struct pqxx::string_traits<thesis::storage::CopyField> {
+  static constexpr const char* name() noexcept { return "CopyField"; }
+  static constexpr bool has_null() noexcept { return true; }
+  static bool is_null(const thesis::storage::CopyField& f) { return f.text == nullptr; }
+  static thesis::storage::CopyField null() { return {}; }
+  static std::string to_string(const thesis::storage::CopyField& f) { return f.text; }
+};
+
+namespace thesis::storage {
+namespace {
 
 namespace search = domain::search;
 using google::protobuf::util::TimeUtil;
@@ -49,7 +70,8 @@ struct ThesisParams {
   std::vector<const char*> pointers;  // nullptr is SQL NULL
 };
 
-ThesisParams MakeThesisParams(const std::string& id, const Thesis& t) {
+ThesisParams MakeThesisParams(const std::string& id, const Thesis& t,
+                              const search::IndexedRecord* computed = nullptr) {
   ThesisParams p;
   p.storage = {
       id,
@@ -75,7 +97,7 @@ ThesisParams MakeThesisParams(const std::string& id, const Thesis& t) {
       t.language(),
       t.has_legacy_download_count() ? std::to_string(t.legacy_download_count()) : "",
   };
-  search::IndexedRecord index = search::IndexRecord(t);
+  search::IndexedRecord index = computed != nullptr ? *computed : search::IndexRecord(t);
   p.storage.push_back(std::move(index.doc));
   p.storage.push_back(std::move(index.head));
   p.storage.push_back(TextArray(index.codes));
@@ -160,7 +182,10 @@ void AppendJsonArray(std::string* out, const Strings& v) {
 // The search columns of a record as JSON members (no braces):
 // `"search_doc":...,"search_head":...,"search_codes":[...],"search_version":N`.
 void AppendSearchColumns(std::string* out, const Thesis& t) {
-  search::IndexedRecord index = search::IndexRecord(t);
+  AppendSearchColumns(out, search::IndexRecord(t));
+}
+
+void AppendSearchColumns(std::string* out, const search::IndexedRecord& index) {
   out->append("\"search_doc\":");
   AppendJsonString(out, index.doc);
   out->append(",\"search_head\":");
@@ -174,7 +199,7 @@ namespace {
 
 // One object with the columns of THESIS_PG_JSON_RECORD.
 void AppendImportRow(std::string* out, const std::string& id, const std::string* import_key,
-                     const Thesis& t) {
+                     const Thesis& t, const search::IndexedRecord& index) {
   auto field = [out](const char* name) { absl::StrAppend(out, "\"", name, "\":"); };
   auto text = [&](const char* name, absl::string_view value) {
     field(name);
@@ -226,7 +251,7 @@ void AppendImportRow(std::string* out, const std::string& id, const std::string*
     out->append("null");
   }
   out->push_back(',');
-  AppendSearchColumns(out, t);
+  AppendSearchColumns(out, index);
   out->push_back('}');
 }
 
@@ -437,6 +462,25 @@ absl::StatusOr<ListPage> PgThesisRepository::List(const CallContext& ctx,
       /*retry_once=*/true);
 }
 
+// New records of an import batch, written with one COPY: the same columns
+// as MakeThesisParams plus import_key; revision and the times take their
+// column defaults (migration 0008). COPY is the fastest way into a table
+// (docs/benchmarks.md, import): no JSON to build or parse, no per-row plan.
+void CopyNewRows(pqxx::work& txn, const std::vector<std::pair<const ImportItem*, bool>>& rows) {
+  pqxx::stream_to copy(txn, "theses", sql::kImportCopyColumns);
+  std::array<CopyField, std::size(sql::kImportCopyColumns)> line;
+  for (const auto& [item, key_free] : rows) {
+    ThesisParams p =
+        MakeThesisParams(item->id, item->thesis, item->index ? &*item->index : nullptr);
+    static_assert(std::size(sql::kImportCopyColumns) == sql::kThesisParamCount + 1);
+    line[0].text = p.pointers[0];
+    line[1].text = key_free ? item->import_key.c_str() : nullptr;
+    for (size_t i = 1; i < p.pointers.size(); ++i) line[i + 1].text = p.pointers[i];
+    copy << line;
+  }
+  copy.complete();
+}
+
 absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
     const CallContext& ctx, const std::vector<ImportItem>& items) {
   google::protobuf::RepeatedPtrField<std::string> ids, keys;
@@ -461,7 +505,8 @@ absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
         }
         std::vector<ImportOutcome> outcomes;
         outcomes.reserve(items.size());
-        std::string inserts = "[", updates = "[";
+        std::string updates = "[";
+        std::vector<std::pair<const ImportItem*, bool>> inserts;  // item, key free
         std::vector<std::pair<std::string, const Thesis*>> to_place;
         for (const ImportItem& item : items) {
           const Thesis* existing = nullptr;
@@ -478,7 +523,8 @@ absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
               continue;
             }
             if (updates.size() > 1) updates.push_back(',');
-            AppendImportRow(&updates, existing_id, nullptr, item.thesis);
+            AppendImportRow(&updates, existing_id, nullptr, item.thesis,
+                            item.index ? *item.index : search::IndexRecord(item.thesis));
             outcomes.push_back(ImportOutcome::kUpdated);
             if (PlacementInputsDiffer(*existing, item.thesis)) {
               to_place.emplace_back(existing_id, &item.thesis);
@@ -487,15 +533,11 @@ absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
           }
           // A key another record holds stays with that record.
           const bool key_free = id_by_key.emplace(item.import_key, item.id).second;
-          if (inserts.size() > 1) inserts.push_back(',');
-          AppendImportRow(&inserts, item.id, key_free ? &item.import_key : nullptr, item.thesis);
+          inserts.emplace_back(&item, key_free);
           outcomes.push_back(ImportOutcome::kCreated);
           to_place.emplace_back(item.id, &item.thesis);
         }
-        if (inserts.size() > 1) {
-          inserts.push_back(']');
-          txn.exec_prepared(session_.Prepare(sql::kImportInsert), inserts);
-        }
+        if (!inserts.empty()) CopyNewRows(txn, inserts);
         if (updates.size() > 1) {
           updates.push_back(']');
           txn.exec_prepared(session_.Prepare(sql::kImportUpdate), updates);

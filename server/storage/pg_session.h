@@ -249,6 +249,7 @@ void ReadTextArrayField(const pqxx::field& field,
 // braces), as THESIS_PG_JSON_RECORD and kIndexStaleWrite read them.
 void AppendJsonString(std::string* out, absl::string_view s);
 void AppendSearchColumns(std::string* out, const Thesis& t);
+void AppendSearchColumns(std::string* out, const domain::search::IndexedRecord& index);
 
 // SearchTheses and the search-index backfill (pg_search.cc).
 absl::StatusOr<SearchPage> PgSearch(PgSession& session, const CallContext& ctx,

@@ -70,8 +70,8 @@ inline constexpr Statement kStoreResponse{
     "store_response", "UPDATE request_log SET response = $2 WHERE request_id = $1"};
 
 // Imports: serialized by a transaction-level advisory lock, matched in one
-// query, then written with one INSERT and one UPDATE per batch, the rows
-// travelling as one JSON array.
+// query, then written with one COPY (new records) and one UPDATE (changed
+// ones, the rows travelling as one JSON array) per batch.
 inline constexpr Statement kImportLock{"import_lock",
                                        "SELECT pg_advisory_xact_lock(7513447203410117001)"};
 inline constexpr Statement kImportExisting{"import_existing",
@@ -88,14 +88,36 @@ inline constexpr Statement kImportExisting{"import_existing",
   "source_url text, language text, legacy_download_count bigint, search_doc tsvector, "         \
   "search_head tsvector, search_codes text[], search_version smallint)"
 
-inline constexpr Statement kImportInsert{
-    "import_insert",
-    "INSERT INTO theses (id, import_key, title_zh, title_en, authors, advisors, institution, "
-    "discipline, degree_level, degree_year, abstract_zh, abstract_en, keywords_zh, keywords_en, "
-    "online_contributor, online_year, online_issue, classification_codes, source_database, "
-    "source_record_id, source_url, language, legacy_download_count, "
-    "search_doc, search_head, search_codes, search_version, revision, create_time, update_time) "
-    "SELECT x.*, 1, clock_timestamp(), clock_timestamp() FROM " THESIS_PG_JSON_RECORD};
+// New records: one COPY of these columns (kInsertThesis's parameters plus
+// import_key); revision, create_time and update_time take their defaults.
+inline constexpr size_t kThesisParamCount = 26;  // $1..$26 of kInsertThesis
+inline constexpr const char* kImportCopyColumns[] = {"id",
+                                                     "import_key",
+                                                     "title_zh",
+                                                     "title_en",
+                                                     "authors",
+                                                     "advisors",
+                                                     "institution",
+                                                     "discipline",
+                                                     "degree_level",
+                                                     "degree_year",
+                                                     "abstract_zh",
+                                                     "abstract_en",
+                                                     "keywords_zh",
+                                                     "keywords_en",
+                                                     "online_contributor",
+                                                     "online_year",
+                                                     "online_issue",
+                                                     "classification_codes",
+                                                     "source_database",
+                                                     "source_record_id",
+                                                     "source_url",
+                                                     "language",
+                                                     "legacy_download_count",
+                                                     "search_doc",
+                                                     "search_head",
+                                                     "search_codes",
+                                                     "search_version"};
 
 inline constexpr Statement kImportUpdate{
     "import_update",

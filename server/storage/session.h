@@ -19,6 +19,7 @@
 #include "server/domain/class_tree.h"
 #include "server/domain/counter.h"
 #include "server/domain/list_query.h"
+#include "server/domain/search_index.h"
 #include "server/domain/search_query.h"
 #include "thesis/v1/thesis.pb.h"
 
@@ -52,6 +53,10 @@ struct ImportItem {
   std::string id;
   bool id_given = false;
   std::string import_key;  // domain::ImportKey(thesis)
+  // domain::search::IndexRecord(thesis) when the caller computed it already
+  // (the import reactor does, while the previous batch is being written);
+  // a backend that keeps a search index computes it itself otherwise.
+  std::optional<domain::search::IndexedRecord> index;
 };
 
 enum class ImportOutcome { kCreated, kUpdated, kUnchanged };
