@@ -367,44 +367,57 @@ void DecodeChars(absl::string_view text, std::string* out, std::vector<size_t>* 
   }
 }
 
+// The token at `position`, or null. Tokenize gives tokens in strictly
+// increasing position order, so a binary search finds it.
+const Token* TokenAt(const std::vector<Token>& tokens, int position) {
+  auto it = std::lower_bound(tokens.begin(), tokens.end(), position,
+                             [](const Token& t, int p) { return t.position < p; });
+  return it != tokens.end() && it->position == position ? &*it : nullptr;
+}
+
 // Where the tokens of `tokens` match `chain` (its plain lexemes; the field
 // was chosen by the caller): byte ranges in the tokenized text.
 void ChainSpans(const Chain& chain, const std::vector<Token>& tokens,
                 std::vector<std::pair<size_t, size_t>>* out) {
-  std::map<int, const Token*> by_position;
-  for (const Token& token : tokens) by_position[token.position] = &token;
   for (const Token& first : tokens) {
     if (first.text != chain.lexemes.front().first) continue;
     const Token* last = &first;
     for (size_t i = 1; i < chain.lexemes.size() && last != nullptr; ++i) {
-      auto it = by_position.find(first.position + chain.lexemes[i].second);
-      last = it != by_position.end() && it->second->text == chain.lexemes[i].first ? it->second
-                                                                                   : nullptr;
+      const Token* next = TokenAt(tokens, first.position + chain.lexemes[i].second);
+      last = next != nullptr && next->text == chain.lexemes[i].first ? next : nullptr;
     }
     if (last != nullptr) out->emplace_back(first.begin, last->end);
   }
 }
 
-// Appends `piece` to `display` with the spans of `chains` in it. The spans
-// are found in the normalized text; they are mapped back to the original
-// characters when normalizing kept one character per character (full-width
-// forms, case, traditional characters all do), else the normalized text is
-// what is shown.
-void AppendPiece(absl::string_view piece, const std::vector<const Chain*>& chains,
-                 DisplayText* display) {
-  std::string normalized = NormalizeText(piece);
-  std::vector<Token> tokens = Tokenize(normalized);
+// A piece of a value, normalized, and where the chains match in it (byte
+// ranges in the normalized text).
+struct MatchedPiece {
+  absl::string_view original;
+  std::string normalized;
   std::vector<std::pair<size_t, size_t>> byte_spans;
-  for (const Chain* chain : chains) ChainSpans(*chain, tokens, &byte_spans);
+};
 
+MatchedPiece MatchPiece(absl::string_view piece, const std::vector<const Chain*>& chains) {
+  MatchedPiece matched{piece, NormalizeText(piece), {}};
+  const std::vector<Token> tokens = Tokenize(matched.normalized);
+  for (const Chain* chain : chains) ChainSpans(*chain, tokens, &matched.byte_spans);
+  return matched;
+}
+
+// Appends `piece` to `display` with its spans. The spans were found in the
+// normalized text; they are mapped back to the original characters when
+// normalizing kept one character per character (full-width forms, case,
+// traditional characters all do), else the normalized text is what is shown.
+void AppendPiece(const MatchedPiece& piece, DisplayText* display) {
   std::string original;
   std::vector<size_t> original_starts;
-  DecodeChars(piece, &original, &original_starts);
+  DecodeChars(piece.original, &original, &original_starts);
   std::string normal_text;
   std::vector<size_t> normal_starts;
-  DecodeChars(normalized, &normal_text, &normal_starts);
+  DecodeChars(piece.normalized, &normal_text, &normal_starts);
   bool mapped = original_starts.size() == normal_starts.size();
-  const std::string& shown = mapped ? original : normalized;
+  const std::string& shown = mapped ? original : piece.normalized;
   const std::vector<size_t>& shown_starts = mapped ? original_starts : normal_starts;
 
   size_t base_char = display->chars();
@@ -418,7 +431,7 @@ void AppendPiece(absl::string_view piece, const std::vector<const Chain*>& chain
     return static_cast<size_t>(std::lower_bound(normal_starts.begin(), normal_starts.end(), byte) -
                                normal_starts.begin());
   };
-  for (const auto& [begin, end] : byte_spans) {
+  for (const auto& [begin, end] : piece.byte_spans) {
     display->spans.push_back({base_char + char_of(begin), base_char + char_of(end)});
   }
 }
@@ -433,13 +446,23 @@ void AppendSeparator(absl::string_view separator, DisplayText* display) {
   display->char_starts.push_back(display->text.size());
 }
 
+// The value made of `pieces` as shown, with the spans of `chains`; without
+// any span it is not shown, and an empty DisplayText is returned at once.
 DisplayText MakeDisplay(const std::vector<absl::string_view>& pieces,
                         const std::vector<const Chain*>& chains) {
+  std::vector<MatchedPiece> matched;
+  matched.reserve(pieces.size());
+  bool any_span = false;
+  for (absl::string_view piece : pieces) {
+    matched.push_back(MatchPiece(piece, chains));
+    any_span = any_span || !matched.back().byte_spans.empty();
+  }
   DisplayText display;
   display.char_starts.push_back(0);
-  for (size_t i = 0; i < pieces.size(); ++i) {
+  if (!any_span) return display;
+  for (size_t i = 0; i < matched.size(); ++i) {
     if (i > 0) AppendSeparator("；", &display);
-    AppendPiece(pieces[i], chains, &display);
+    AppendPiece(matched[i], &display);
   }
   // Sorted and merged: overlapping matches (the bigrams of two terms) are
   // one <em>.
