@@ -23,6 +23,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib_hugepages.sh
+. "$ROOT/bench/lib_hugepages.sh"
 COMMAND=
 for v in BUILD_DIR RECORDS CONCURRENCY_LIST DURATION_S WARMUP_S WORKERS CHANNELS BENCH_DIR WRITE_DOC; do
   [ -n "${!v+x}" ] && COMMAND+="$v='${!v}' "
@@ -60,6 +62,7 @@ cleanup() {
     wait "$SERVER_PID" 2>/dev/null || true
   fi
   bash "$ROOT/scripts/pg-private.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
+  bench_release_huge_pages
   exit "$rc"
 }
 trap cleanup EXIT
@@ -74,6 +77,7 @@ CTL_BIN=$BUILD_DIR/client/thesisctl
 
 # ---- 1. PostgreSQL and schema ------------------------------------------------------
 log "starting private PostgreSQL in $PG_DIR"
+bench_reserve_huge_pages "${PG_SHARED_BUFFERS:-256MB}"
 admin_url=$(bash "$ROOT/scripts/pg-private.sh" start "$PG_DIR" postgres | tail -1)
 DB_URL=${admin_url%/postgres}/thesis_bench_classes
 "$PGBIN/psql" "$admin_url" -qX -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS thesis_bench_classes' \
@@ -159,7 +163,7 @@ done
   WHERE s.scheme = 'clc'" >"$RESULTS/explain.txt"
 
 export COMMAND RECORDS LOAD_S IMPORT_S PLACEMENTS COUNTS_OK CONCURRENCY_LIST DURATION_S WARMUP_S \
-  WORKERS CHANNELS
+  WORKERS CHANNELS BENCH_HUGE_PAGES_NOTE
 GIT_COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] || GIT_COMMIT+=" (with uncommitted changes)"
 export GIT_COMMIT DATE=$(date -u '+%Y-%m-%d %H:%M UTC')

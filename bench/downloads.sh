@@ -47,6 +47,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib_hugepages.sh
+. "$ROOT/bench/lib_hugepages.sh"
 
 # The exact command, with every setting given in the environment.
 SETTINGS="BUILD_DIR CONCURRENCY DURATION_S WARMUP_S WORKERS CHANNELS STATS_CONCURRENCY USERS
@@ -129,6 +131,7 @@ cleanup() {
   for pid in "${LOAD_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   stop_server
   stop_postgres
+  bench_release_huge_pages
   rm -f "$WORK/events.csv"
   exit "$rc"
 }
@@ -284,6 +287,7 @@ else
     die "a PostgreSQL already runs in $PG_DIR (another run of this script?)"
   fi
   log "starting private PostgreSQL in $PG_DIR"
+  bench_reserve_huge_pages "${PG_SHARED_BUFFERS:-256MB}"
   # fsync as a new cluster is made; an existing one is checked below.
   admin_url=$(PG_FSYNC=on bash "$ROOT/scripts/pg-private.sh" start "$PG_DIR" postgres | tail -1)
   PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
@@ -529,14 +533,14 @@ SERVER_FLAGS_TEXT="${SERVER_FLAGS[*]}"
 
 export COMMAND GIT_COMMIT MACHINE_CPU MACHINE_MEM PG_VERSION CONCURRENCY DURATION_S WARMUP_S \
   WORKERS CHANNELS STATS_CONCURRENCY USERS REQUEST_FRACTION BATCH_SIZE BATCH_CONCURRENCY \
-  BATCH_THESES PGBENCH_THREADS PG_FSYNC PG_SYNC_COMMIT PG_WAL_SYNC PG_FPW SERVER_FLAGS_TEXT HOT
+  BATCH_THESES PGBENCH_THREADS PG_FSYNC PG_SYNC_COMMIT PG_WAL_SYNC PG_FPW SERVER_FLAGS_TEXT HOT BENCH_HUGE_PAGES_NOTE
 NPROC=$(nproc) DATE=$(date -u '+%Y-%m-%d %H:%M UTC') python3 - "$RESULTS/meta.json" <<'EOF'
 import json, os, sys
 keys = ["COMMAND", "GIT_COMMIT", "MACHINE_CPU", "MACHINE_MEM", "PG_VERSION", "CONCURRENCY",
         "DURATION_S", "WARMUP_S", "WORKERS", "CHANNELS", "STATS_CONCURRENCY", "USERS",
         "REQUEST_FRACTION", "BATCH_SIZE", "BATCH_CONCURRENCY", "BATCH_THESES", "PGBENCH_THREADS",
         "PG_FSYNC", "PG_SYNC_COMMIT", "PG_WAL_SYNC", "PG_FPW", "SERVER_FLAGS_TEXT", "HOT", "NPROC",
-        "DATE"]
+        "DATE", "BENCH_HUGE_PAGES_NOTE"]
 with open(sys.argv[1], "w") as f:
     json.dump({k: os.environ[k] for k in keys}, f, indent=1, ensure_ascii=False)
 EOF

@@ -29,6 +29,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib_hugepages.sh
+. "$ROOT/bench/lib_hugepages.sh"
 
 # The exact command, with every setting given in the environment.
 SETTINGS="BUILD_DIR CONCURRENCY DURATION_S WARMUP_S WORKERS CHANNELS RECORDS PGBENCH_SCALE
@@ -97,6 +99,7 @@ cleanup() {
   local rc=$?
   stop_server
   stop_postgres
+  bench_release_huge_pages
   exit "$rc"
 }
 trap cleanup EXIT
@@ -210,6 +213,7 @@ if [ -n "${THESIS_DATABASE_URL:-}" ]; then
 else
   PG_DIR=$BENCH_DIR/pg
   log "starting private PostgreSQL in $PG_DIR"
+  bench_reserve_huge_pages "${PG_SHARED_BUFFERS:-256MB}"
   admin_url=$(bash "$ROOT/scripts/pg-private.sh" start "$PG_DIR" postgres | tail -1)
   PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
   kill -0 "$PG_PID" 2>/dev/null || die "no PostgreSQL at pid $PG_PID"
@@ -338,12 +342,14 @@ MACHINE_MEM=$(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 PG_VERSION=$("${PSQL[@]}" -At -c 'SHOW server_version')
 
 export COMMAND GIT_COMMIT MACHINE_CPU MACHINE_MEM PG_VERSION CONCURRENCY DURATION_S WARMUP_S \
-  WORKERS CHANNELS RECORDS PGBENCH_SCALE PGBENCH_THREADS TABLE_SIZE AVG_ROW WORKERS_SWEEP
+  WORKERS CHANNELS RECORDS PGBENCH_SCALE PGBENCH_THREADS TABLE_SIZE AVG_ROW WORKERS_SWEEP \
+  BENCH_HUGE_PAGES_NOTE
 NPROC=$(nproc) DATE=$(date -u '+%Y-%m-%d %H:%M UTC') python3 - "$RESULTS/meta.json" <<'EOF'
 import json, os, sys
 keys = ["COMMAND", "GIT_COMMIT", "MACHINE_CPU", "MACHINE_MEM", "PG_VERSION", "CONCURRENCY",
         "DURATION_S", "WARMUP_S", "WORKERS", "CHANNELS", "RECORDS", "PGBENCH_SCALE",
-        "PGBENCH_THREADS", "TABLE_SIZE", "AVG_ROW", "WORKERS_SWEEP", "NPROC", "DATE"]
+        "PGBENCH_THREADS", "TABLE_SIZE", "AVG_ROW", "WORKERS_SWEEP", "NPROC", "DATE",
+        "BENCH_HUGE_PAGES_NOTE"]
 with open(sys.argv[1], "w") as f:
     json.dump({k: os.environ[k] for k in keys}, f, indent=1, ensure_ascii=False)
 EOF

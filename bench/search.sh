@@ -32,6 +32,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib_hugepages.sh
+. "$ROOT/bench/lib_hugepages.sh"
 COMMAND=
 for v in BUILD_DIR RECORDS CONCURRENCY_LIST DURATION_S WARMUP_S WORKERS CHANNELS BENCH_DIR WRITE_DOC \
   PG_SHARED_BUFFERS; do
@@ -78,6 +80,7 @@ cleanup() {
   local rc=$?
   stop_server
   bash "$ROOT/scripts/pg-private.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
+  bench_release_huge_pages
   exit "$rc"
 }
 trap cleanup EXIT
@@ -95,6 +98,7 @@ CTL_BIN=$BUILD_DIR/client/thesisctl
 bash "$ROOT/scripts/pg-private.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
 rm -rf "$PG_DIR"
 log "starting private PostgreSQL in $PG_DIR (shared_buffers $PG_SHARED_BUFFERS, fsync off)"
+bench_reserve_huge_pages "$PG_SHARED_BUFFERS"
 admin_url=$(PG_SHARED_BUFFERS=$PG_SHARED_BUFFERS PG_FSYNC=off \
   bash "$ROOT/scripts/pg-private.sh" start "$PG_DIR" postgres | tail -1)
 DB=thesis_bench_search
@@ -357,7 +361,7 @@ stop_server
   -c "ALTER DATABASE $DB RESET auto_explain.log_nested_statements"
 
 export COMMAND RECORDS THESES LOAD_S INDEX_S INDEX_LOG VACUUM_S INDEX_BYTES TABLE_BYTES HEAP_BYTES \
-  DOC_BYTES UNINDEXED CONCURRENCY_LIST DURATION_S WARMUP_S WORKERS CHANNELS PG_SHARED_BUFFERS SETS \
+  DOC_BYTES UNINDEXED BENCH_HUGE_PAGES_NOTE CONCURRENCY_LIST DURATION_S WARMUP_S WORKERS CHANNELS PG_SHARED_BUFFERS SETS \
   FILTER
 GIT_COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] || GIT_COMMIT+=" (with uncommitted changes)"

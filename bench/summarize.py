@@ -78,7 +78,8 @@ def main():
         f"Run of {env['DATE']} on commit {env['GIT_COMMIT']}.",
         "",
         f"- Machine: {nproc} CPU(s) ({env['MACHINE_CPU']}), {env['MACHINE_MEM']} memory; "
-        f"PostgreSQL {env['PG_VERSION']}, thesis-server, the load client and pgbench all on it.",
+        f"PostgreSQL {env['PG_VERSION']}, thesis-server, the load client and pgbench all on it; "
+        f"PostgreSQL's {env.get('BENCH_HUGE_PAGES_NOTE', 'huge pages: not recorded')}.",
         f"- Command: `{env['COMMAND']}`",
         f"- Settings: {conc} in flight, {env['WARMUP_S']} s warm-up + {env['DURATION_S']} s measured per "
         f"phase; thesis-server `--workers {env['WORKERS']}`; thesis-load `--channels {env['CHANNELS']}`; "

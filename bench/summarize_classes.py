@@ -38,7 +38,8 @@ def main():
     m = re.search(r"Execution Time: ([0-9.]+) ms", explain)
     lines = [
         f"Run {env['DATE']}, commit {env['GIT_COMMIT']}, {env['MACHINE']}; command: "
-        f"`{env['COMMAND']}`.",
+        f"`{env['COMMAND']}`; PostgreSQL's "
+        f"{env.get('BENCH_HUGE_PAGES_NOTE', 'huge pages: not recorded')}.",
         "",
         f"- Data: {env['RECORDS']} generated theses loaded with COPY in {float(env['LOAD_S']):.1f} s; "
         f"the full CLC table imported with `thesisctl classes import clc5.tsv` "

@@ -177,7 +177,8 @@ def main():
         f"Run of {env['DATE']} on commit {env['GIT_COMMIT']}.",
         "",
         f"- Machine: {nproc} CPU(s) ({env['MACHINE_CPU']}), {env['MACHINE_MEM']} memory; "
-        f"PostgreSQL {env['PG_VERSION']}, thesis-server, the load clients and pgbench all on it.",
+        f"PostgreSQL {env['PG_VERSION']}, thesis-server, the load clients and pgbench all on it; "
+        f"PostgreSQL's {env.get('BENCH_HUGE_PAGES_NOTE', 'huge pages: not recorded')}.",
         f"- Command: `{env['COMMAND']}`",
         f"- Durable: `fsync = {env['PG_FSYNC']}`, `synchronous_commit = {env['PG_SYNC_COMMIT']}` "
         f"(`wal_sync_method = {env['PG_WAL_SYNC']}`, `full_page_writes = {env['PG_FPW']}`): an OK "

@@ -126,7 +126,8 @@ def main():
     index_log = env["INDEX_LOG"]
     lines = [
         f"Run {env['DATE']}, commit {env['GIT_COMMIT']}, {env['MACHINE']}; command: "
-        f"`{env['COMMAND']}`.",
+        f"`{env['COMMAND']}`; PostgreSQL's "
+        f"{env.get('BENCH_HUGE_PAGES_NOTE', 'huge pages: not recorded')}.",
         "",
         f"- Data: {int(env['THESES']):,} theses, the 1,000 real records of "
         f"`csl-dev-1000.jsonl` (`bench-dev-0000`..`0999`) and {int(env['RECORDS']):,} "

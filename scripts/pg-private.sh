@@ -6,7 +6,8 @@
 #   pg-private.sh url DIR [DBNAME]    print the URL of a running cluster
 #
 # A new cluster takes PG_FSYNC (default on) and PG_SHARED_BUFFERS (default
-# 256MB) from the environment.
+# 256MB) from the environment; every start takes PG_HUGE_PAGES (default
+# try, PostgreSQL's own default; the benchmarks set on, bench/lib_hugepages.sh).
 #
 # PostgreSQL refuses to run as root, so as root the cluster runs as the
 # `postgres` user that Debian's package creates, in a directory it owns.
@@ -59,7 +60,7 @@ case "$cmd" in
     previous=$(port_of)
     for attempt in 1 2 3 4 5; do
       if [ "$attempt" -eq 1 ] && [ -n "$previous" ]; then port=$previous; else port=$(free_port); fi
-      as_owner "$PGBIN/pg_ctl" -D "$data" -o "-p $port" -l "$dir/server.log" -w -t 60 start >/dev/null && {
+      as_owner "$PGBIN/pg_ctl" -D "$data" -o "-p $port -c huge_pages=${PG_HUGE_PAGES:-try}" -l "$dir/server.log" -w -t 60 start >/dev/null && {
         [ "$port" = "$previous" ] || echo "port = $port" | as_owner tee -a "$data/postgresql.auto.conf" >/dev/null
         break
       }
