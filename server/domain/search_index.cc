@@ -398,8 +398,28 @@ struct MatchedPiece {
   std::vector<std::pair<size_t, size_t>> byte_spans;
 };
 
+// Whether `lexeme` is all Chinese characters: such a lexeme is a token of a
+// text only if it occurs in the text as it is.
+bool IsHanLexeme(absl::string_view lexeme) {
+  for (size_t i = 0; i < lexeme.size();) {
+    char32_t c = 0;
+    const size_t n = DecodeUtf8(lexeme, i, &c);
+    if (n == 0 || !IsHan(c)) return false;
+    i += n;
+  }
+  return !lexeme.empty();
+}
+
 MatchedPiece MatchPiece(absl::string_view piece, const std::vector<const Chain*>& chains) {
   MatchedPiece matched{piece, NormalizeText(piece), {}};
+  // Tokenizing is most of a snippet's cost: skip it when no chain can match
+  // (the usual case for a Chinese query and an English field).
+  const bool cannot_match =
+      std::all_of(chains.begin(), chains.end(), [&matched](const Chain* chain) {
+        const std::string& first = chain->lexemes.front().first;
+        return IsHanLexeme(first) && !absl::StrContains(matched.normalized, first);
+      });
+  if (cannot_match) return matched;
   const std::vector<Token> tokens = Tokenize(matched.normalized);
   for (const Chain* chain : chains) ChainSpans(*chain, tokens, &matched.byte_spans);
   return matched;
