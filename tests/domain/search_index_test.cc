@@ -470,6 +470,8 @@ TEST(SearchIndex, SnippetMarksTheOriginalText) {
   // Traditional record, simplified query: the record's own characters.
   SearchSnippet s = SnippetOf("电子政务", records[1].thesis);
   EXPECT_EQ(s.html, "<em>電子政務</em>與公共管理");
+  // And the reverse: a traditional query marks the simplified record.
+  EXPECT_EQ(SnippetOf("電子政務", records[0].thesis).html, "<em>电子政务</em>服务质量研究");
 
   thesis::v1::Thesis t;
   t.set_title_zh("ＡＢＣ研究");
