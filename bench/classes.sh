@@ -19,6 +19,7 @@
 # Everything it starts is stopped on exit, by pid. Settings (environment):
 #   BUILD_DIR=build RECORDS=200000 CONCURRENCY_LIST="1 16 64" DURATION_S=15
 #   WARMUP_S=3 WORKERS=8 CHANNELS=4 BENCH_DIR=.bench WRITE_DOC=1
+#   BENCH_HUGE_PAGES=1 (0: do not reserve huge pages; bench/lib_hugepages.sh)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

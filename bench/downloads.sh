@@ -34,6 +34,7 @@
 #   PGBENCH_THREADS=2 BENCH_DIR=.bench
 #   SERVER_ARGS=""        more thesis-server flags, e.g. "--log_rpcs=false"
 #   WRITE_DOC=1           0: leave docs/benchmarks.md alone
+#   BENCH_HUGE_PAGES=1    0: do not reserve huge pages (bench/lib_hugepages.sh)
 #   QUIET_WAIT_S=0        before each phase wait up to this long for the
 #                         machine to be >= 90 % idle (a shared machine)
 #   MAX_OTHER_PCT=10 RETRIES=2

@@ -18,6 +18,7 @@
 #   RECORDS=10000 PGBENCH_SCALE=10 PGBENCH_THREADS=2 BENCH_DIR=.bench
 #   WORKERS_SWEEP=""      e.g. "8 16 32": also measure GetThesis at each value
 #   WRITE_DOC=1           0: leave docs/benchmarks.md alone
+#   BENCH_HUGE_PAGES=1    0: do not reserve huge pages (bench/lib_hugepages.sh)
 #   QUIET_WAIT_S=0        before each phase wait up to this long for the
 #                         machine to be >= 90 % idle (a shared machine)
 #   MAX_OTHER_PCT=10 RETRIES=2

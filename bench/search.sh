@@ -27,7 +27,7 @@
 # Everything it starts is stopped on exit, by pid. Settings (environment):
 #   BUILD_DIR=build RECORDS=200000 CONCURRENCY_LIST="1 8" DURATION_S=15
 #   WARMUP_S=3 WORKERS=8 CHANNELS=4 BENCH_DIR=.bench WRITE_DOC=1
-#   PG_SHARED_BUFFERS=2GB
+#   PG_SHARED_BUFFERS=2GB BENCH_HUGE_PAGES=1 (bench/lib_hugepages.sh)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
