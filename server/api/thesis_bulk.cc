@@ -130,7 +130,7 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
     domain::ClearOutputOnlyFields(&item.thesis);
     if (!item.id_given) item.id = NewThesisId();
     item.import_key = domain::ImportKey(item.thesis);
-    item.index = domain::search::IndexRecord(item.thesis);
+    item.index = domain::search::IndexRecord(item.thesis, /*binary=*/true);
     prepared.item = std::move(item);
     return prepared;
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -604,6 +605,40 @@ std::string TsVectorText(const DocIndex& index, int min_weight) {
   return out;
 }
 
+void AppendBigEndian(uint32_t value, int bytes, std::string* out) {
+  for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((value >> shift) & 0xFF));
+  }
+}
+
+// The same lexemes and postings as TsVectorText, in the binary format (see
+// IndexedRecord). A PostgreSQL position is 14 bits, its weight the top two
+// (A = 3 ... D = 0); BuildIndex already clamped, sorted and deduplicated
+// the positions as tsvector input would.
+std::string TsVectorBinary(const DocIndex& index, int min_weight) {
+  std::string out;
+  uint32_t count = 0;
+  out.append(4, '\0');  // the count, filled in at the end
+  for (const auto& [lexeme, postings] : index) {
+    size_t kept = 0;
+    for (const Posting& posting : postings) kept += posting.weight >= min_weight ? 1 : 0;
+    if (kept == 0) continue;
+    ++count;
+    out.append(lexeme);
+    out.push_back('\0');
+    AppendBigEndian(static_cast<uint32_t>(kept), 2, &out);
+    for (const Posting& posting : postings) {
+      if (posting.weight < min_weight) continue;
+      const uint32_t weight = static_cast<uint32_t>(posting.weight - kWeightD);
+      AppendBigEndian((weight << 14) | static_cast<uint32_t>(posting.position & 0x3FFF), 2, &out);
+    }
+  }
+  std::string count_bytes;
+  AppendBigEndian(count, 4, &count_bytes);
+  out.replace(0, 4, count_bytes);
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> NormalizedCodes(const thesis::v1::Thesis& thesis) {
@@ -623,9 +658,17 @@ std::string IndexHeadDocument(const thesis::v1::Thesis& thesis) {
   return TsVectorText(BuildIndex(thesis), kWeightB);
 }
 
-IndexedRecord IndexRecord(const thesis::v1::Thesis& thesis) {
+IndexedRecord IndexRecord(const thesis::v1::Thesis& thesis, bool binary) {
   const DocIndex index = BuildIndex(thesis);
-  return {TsVectorText(index, kWeightD), TsVectorText(index, kWeightB), NormalizedCodes(thesis)};
+  IndexedRecord out;
+  out.doc = TsVectorText(index, kWeightD);
+  out.head = TsVectorText(index, kWeightB);
+  out.codes = NormalizedCodes(thesis);
+  if (binary) {
+    out.doc_binary = TsVectorBinary(index, kWeightD);
+    out.head_binary = TsVectorBinary(index, kWeightB);
+  }
+  return out;
 }
 
 absl::StatusOr<CompiledQuery> CompileTsQuery(const Query& query) {

@@ -86,12 +86,19 @@ std::string IndexDocument(const thesis::v1::Thesis& thesis);
 std::string IndexHeadDocument(const thesis::v1::Thesis& thesis);
 
 // What a storage backend keeps of a record for search, computed at once.
+// With `binary`, also the two documents in PostgreSQL's binary tsvector
+// format (what tsvectorsend writes and tsvectorrecv reads: int32 count of
+// lexemes, then each lexeme's bytes, a NUL, a uint16 count of positions and
+// the positions as uint16, weight in the top two bits, all big-endian), for
+// COPY ... (FORMAT binary), which spares the database parsing the text.
 struct IndexedRecord {
   std::string doc;                 // IndexDocument
   std::string head;                // IndexHeadDocument
   std::vector<std::string> codes;  // NormalizedCodes
+  std::string doc_binary;          // with `binary` only
+  std::string head_binary;         // with `binary` only
 };
-IndexedRecord IndexRecord(const thesis::v1::Thesis& thesis);
+IndexedRecord IndexRecord(const thesis::v1::Thesis& thesis, bool binary = false);
 
 // A clause of a query that has class: terms in it: a record satisfies it when
 // one of its codes starts with one of `class_prefixes`, or, when `tsquery` is

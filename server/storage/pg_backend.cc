@@ -1,9 +1,12 @@
 #include "server/storage/pg_backend.h"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
-#include <array>
 #include <atomic>
+#include <cstdint>
 #include <iterator>
+#include <memory>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
@@ -26,25 +30,6 @@
 #include "server/storage/pg_session.h"
 #include "server/storage/pg_sql.h"
 #include "server/storage/storage_errors.h"
-
-namespace thesis::storage {
-namespace {
-// One field of a COPY row: the text of a column, or SQL NULL (nullptr).
-struct CopyField {
-  const char* text = nullptr;
-};
-}  // namespace
-}  // namespace thesis::storage
-
-// How libpqxx's stream_to writes a CopyField: escaped text or \N.
-template <>
-struct pqxx::string_traits<thesis::storage::CopyField> {
-  static constexpr const char* name() noexcept { return "CopyField"; }
-  static constexpr bool has_null() noexcept { return true; }
-  static bool is_null(const thesis::storage::CopyField& f) { return f.text == nullptr; }
-  static thesis::storage::CopyField null() { return {}; }
-  static std::string to_string(const thesis::storage::CopyField& f) { return f.text; }
-};
 
 namespace thesis::storage {
 namespace {
@@ -462,23 +447,185 @@ absl::StatusOr<ListPage> PgThesisRepository::List(const CallContext& ctx,
       /*retry_once=*/true);
 }
 
-// New records of an import batch, written with one COPY: the same columns
-// as MakeThesisParams plus import_key; revision and the times take their
-// column defaults (migration 0008). COPY is the fastest way into a table
-// (docs/benchmarks.md, import): no JSON to build or parse, no per-row plan.
-void CopyNewRows(pqxx::work& txn, const std::vector<std::pair<const ImportItem*, bool>>& rows) {
-  pqxx::stream_to copy(txn, "theses", sql::kImportCopyColumns);
-  std::array<CopyField, std::size(sql::kImportCopyColumns)> line;
-  for (const auto& [item, key_free] : rows) {
-    ThesisParams p =
-        MakeThesisParams(item->id, item->thesis, item->index ? &*item->index : nullptr);
-    static_assert(std::size(sql::kImportCopyColumns) == sql::kThesisParamCount + 1);
-    line[0].text = p.pointers[0];
-    line[1].text = key_free ? item->import_key.c_str() : nullptr;
-    for (size_t i = 1; i < p.pointers.size(); ++i) line[i + 1].text = p.pointers[i];
-    copy << line;
+// ---- COPY ... (FORMAT binary) of new import rows ----------------------------
+
+// The libpq connection under a libpqxx transaction: libpqxx 6 gives it to
+// large objects only (a protected static of pqxx::largeobject), and its own
+// COPY support is text-only.
+struct RawConnection : pqxx::largeobject {
+  static PGconn* Of(const pqxx::dbtransaction& txn) { return raw_connection(txn); }
+};
+
+// PostgreSQL's binary COPY format: a header, then per row an int16 field
+// count and per field an int32 length (-1: NULL) and the value in the type's
+// binary send format, all big-endian; an int16 -1 ends the data.
+class BinaryCopyWriter {
+ public:
+  void BeginRow(int fields) { Int(static_cast<uint32_t>(fields), 2); }
+  void Null() { Int(0xFFFFFFFFu, 4); }
+  void Bytes(absl::string_view value) {
+    Int(static_cast<uint32_t>(value.size()), 4);
+    buffer_.append(value.data(), value.size());
   }
-  copy.complete();
+  void Int16(int value) { Field(static_cast<uint32_t>(value), 2); }
+  void Int32(int64_t value) { Field(static_cast<uint32_t>(value), 4); }
+  void Int64(int64_t value) {
+    Int(8, 4);
+    Int(static_cast<uint32_t>(static_cast<uint64_t>(value) >> 32), 4);
+    Int(static_cast<uint32_t>(value), 4);
+  }
+  // A one-dimensional text[] (array_send): ndim, has-null flag, element
+  // type (text), length and lower bound, then each element as a field.
+  template <typename Strings>
+  void TextArray(const Strings& values) {
+    constexpr uint32_t kTextOid = 25;
+    const size_t length_at = buffer_.size();
+    Int(0, 4);  // the array's length in bytes, filled in below
+    const size_t start = buffer_.size();
+    const bool empty = values.empty();
+    Int(empty ? 0 : 1, 4);
+    Int(0, 4);
+    Int(kTextOid, 4);
+    if (!empty) {
+      Int(static_cast<uint32_t>(values.size()), 4);
+      Int(1, 4);
+      for (const auto& v : values) Bytes(v);
+    }
+    PutAt(length_at, static_cast<uint32_t>(buffer_.size() - start));
+  }
+
+  std::string& buffer() { return buffer_; }
+  static std::string Header() { return std::string("PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19); }
+
+ private:
+  void Field(uint32_t value, int bytes) {
+    Int(static_cast<uint32_t>(bytes), 4);
+    Int(value, bytes);
+  }
+  void Int(uint32_t value, int bytes) {
+    for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) {
+      buffer_.push_back(static_cast<char>((value >> shift) & 0xFF));
+    }
+  }
+  void PutAt(size_t at, uint32_t value) {
+    for (int k = 0; k < 4; ++k) buffer_[at + k] = static_cast<char>((value >> (24 - 8 * k)) & 0xFF);
+  }
+  std::string buffer_;
+};
+
+// Throws what libpqxx would have thrown for this failed result (so that
+// pg_errors.cc maps it by SQLSTATE like every other statement's).
+[[noreturn]] void ThrowCopyError(PGconn* conn, const PGresult* result, const std::string& query) {
+  if (PQstatus(conn) == CONNECTION_BAD) throw pqxx::broken_connection(PQerrorMessage(conn));
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string message =
+      result != nullptr ? PQresultErrorMessage(result) : std::string(PQerrorMessage(conn));
+  const std::string code = state != nullptr ? state : "";
+  if (code == "40001") throw pqxx::serialization_failure(message);
+  if (code == "40P01") throw pqxx::deadlock_detected(message);
+  if (code.rfind("40", 0) == 0) throw pqxx::transaction_rollback(message);
+  throw pqxx::sql_error(message, query, state);
+}
+
+// Appends one new import row: the columns of kImportCopyColumns, as
+// MakeThesisParams gives them to kInsertThesis plus import_key.
+void AppendCopyRow(const ImportItem& item, bool key_free, BinaryCopyWriter* w) {
+  const Thesis& t = item.thesis;
+  search::IndexedRecord computed;
+  const search::IndexedRecord* index = item.index ? &*item.index : nullptr;
+  if (index == nullptr || index->doc_binary.empty()) {
+    computed = search::IndexRecord(t, /*binary=*/true);
+    index = &computed;
+  }
+  w->BeginRow(static_cast<int>(std::size(sql::kImportCopyColumns)));
+  w->Bytes(item.id);
+  if (key_free) {
+    w->Bytes(item.import_key);
+  } else {
+    w->Null();
+  }
+  w->Bytes(t.title_zh());
+  w->Bytes(t.title_en());
+  w->TextArray(t.authors());
+  w->TextArray(t.advisors());
+  w->Bytes(t.institution());
+  w->Bytes(t.discipline());
+  w->Int16(static_cast<int>(t.degree_level()));
+  w->Int32(t.degree_year());
+  w->Bytes(t.abstract_zh());
+  w->Bytes(t.abstract_en());
+  w->TextArray(t.keywords_zh());
+  w->TextArray(t.keywords_en());
+  w->Bytes(t.online_publication().contributor());
+  w->Int32(t.online_publication().year());
+  w->Bytes(t.online_publication().issue());
+  w->TextArray(t.classification_codes());
+  w->Bytes(t.source().database());
+  w->Bytes(t.source().record_id());
+  w->Bytes(t.source().url());
+  w->Bytes(t.language());
+  if (t.has_legacy_download_count()) {
+    w->Int64(t.legacy_download_count());
+  } else {
+    w->Null();
+  }
+  w->Bytes(index->doc_binary);
+  w->Bytes(index->head_binary);
+  w->TextArray(index->codes);
+  w->Int16(search::kSearchIndexVersion);
+}
+
+// New records of an import batch, written with one binary COPY: the
+// columns of MakeThesisParams plus import_key; revision and the times take
+// their column defaults (migration 0008). COPY is the fastest way into a
+// table, and its binary form spares PostgreSQL parsing each row's text, the
+// search documents above all (docs/benchmarks.md, "Import benchmark").
+void CopyNewRows(pqxx::work& txn, const std::vector<std::pair<const ImportItem*, bool>>& rows) {
+  static_assert(std::size(sql::kImportCopyColumns) == sql::kThesisParamCount + 1);
+  const std::string query =
+      absl::StrCat("COPY theses (", absl::StrJoin(sql::kImportCopyColumns, ", "),
+                   ") FROM STDIN (FORMAT binary)");
+  PGconn* conn = RawConnection::Of(txn);
+  {
+    PGresult* started = PQexec(conn, query.c_str());
+    const bool ok = PQresultStatus(started) == PGRES_COPY_IN;
+    if (!ok) {
+      std::unique_ptr<PGresult, void (*)(PGresult*)> guard(started, PQclear);
+      ThrowCopyError(conn, started, query);
+    }
+    PQclear(started);
+  }
+  constexpr size_t kFlushBytes = 1 << 20;
+  BinaryCopyWriter w;
+  w.buffer() = BinaryCopyWriter::Header();
+  bool sent = true;
+  auto flush = [&] {
+    if (sent && !w.buffer().empty()) {
+      sent = PQputCopyData(conn, w.buffer().data(), static_cast<int>(w.buffer().size())) == 1;
+    }
+    w.buffer().clear();
+  };
+  for (const auto& [item, key_free] : rows) {
+    AppendCopyRow(*item, key_free, &w);
+    if (w.buffer().size() >= kFlushBytes) flush();
+  }
+  w.buffer().append("\xff\xff", 2);
+  flush();
+  // Ends the COPY even after a failed send, so that the connection leaves
+  // the copy state and the error below is the server's.
+  PQputCopyEnd(conn, sent ? nullptr : "the client failed to send the rows");
+  PGresult* failed = nullptr;
+  while (PGresult* r = PQgetResult(conn)) {
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && failed == nullptr) {
+      failed = r;
+    } else {
+      PQclear(r);
+    }
+  }
+  if (failed != nullptr || !sent) {
+    std::unique_ptr<PGresult, void (*)(PGresult*)> guard(failed, PQclear);
+    ThrowCopyError(conn, failed, query);
+  }
 }
 
 absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(

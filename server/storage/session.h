@@ -53,9 +53,10 @@ struct ImportItem {
   std::string id;
   bool id_given = false;
   std::string import_key;  // domain::ImportKey(thesis)
-  // domain::search::IndexRecord(thesis) when the caller computed it already
-  // (the import reactor does, while the previous batch is being written);
-  // a backend that keeps a search index computes it itself otherwise.
+  // domain::search::IndexRecord(thesis, /*binary=*/true) when the caller
+  // computed it already (the import reactor does, while the previous batch
+  // is being written; the PostgreSQL backend COPYs the binary forms); a
+  // backend that keeps a search index computes it itself otherwise.
   std::optional<domain::search::IndexedRecord> index;
 };
 
