@@ -55,8 +55,7 @@ struct ThesisParams {
   std::vector<const char*> pointers;  // nullptr is SQL NULL
 };
 
-ThesisParams MakeThesisParams(const std::string& id, const Thesis& t,
-                              const search::IndexedRecord* computed = nullptr) {
+ThesisParams MakeThesisParams(const std::string& id, const Thesis& t) {
   ThesisParams p;
   p.storage = {
       id,
@@ -82,7 +81,7 @@ ThesisParams MakeThesisParams(const std::string& id, const Thesis& t,
       t.language(),
       t.has_legacy_download_count() ? std::to_string(t.legacy_download_count()) : "",
   };
-  search::IndexedRecord index = computed != nullptr ? *computed : search::IndexRecord(t);
+  search::IndexedRecord index = search::IndexRecord(t);
   p.storage.push_back(std::move(index.doc));
   p.storage.push_back(std::move(index.head));
   p.storage.push_back(TextArray(index.codes));
@@ -581,7 +580,6 @@ void AppendCopyRow(const ImportItem& item, bool key_free, BinaryCopyWriter* w) {
 // table, and its binary form spares PostgreSQL parsing each row's text, the
 // search documents above all (docs/benchmarks.md, "Import benchmark").
 void CopyNewRows(pqxx::work& txn, const std::vector<std::pair<const ImportItem*, bool>>& rows) {
-  static_assert(std::size(sql::kImportCopyColumns) == sql::kThesisParamCount + 1);
   const std::string query =
       absl::StrCat("COPY theses (", absl::StrJoin(sql::kImportCopyColumns, ", "),
                    ") FROM STDIN (FORMAT binary)");
@@ -670,8 +668,12 @@ absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
               continue;
             }
             if (updates.size() > 1) updates.push_back(',');
-            AppendImportRow(&updates, existing_id, nullptr, item.thesis,
-                            item.index ? *item.index : search::IndexRecord(item.thesis));
+            if (item.index) {
+              AppendImportRow(&updates, existing_id, nullptr, item.thesis, *item.index);
+            } else {
+              AppendImportRow(&updates, existing_id, nullptr, item.thesis,
+                              search::IndexRecord(item.thesis));
+            }
             outcomes.push_back(ImportOutcome::kUpdated);
             if (PlacementInputsDiffer(*existing, item.thesis)) {
               to_place.emplace_back(existing_id, &item.thesis);

@@ -90,7 +90,6 @@ inline constexpr Statement kImportExisting{"import_existing",
 
 // New records: one COPY of these columns (kInsertThesis's parameters plus
 // import_key); revision, create_time and update_time take their defaults.
-inline constexpr size_t kThesisParamCount = 26;  // $1..$26 of kInsertThesis
 inline constexpr const char* kImportCopyColumns[] = {"id",
                                                      "import_key",
                                                      "title_zh",
