@@ -1,5 +1,6 @@
 #include "server/api/thesis_bulk.h"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -23,9 +24,11 @@ namespace {
 
 using thesis::v1::Thesis;
 
-// Reading and writing overlap: while one batch is written on a worker, the
-// next messages are read and validated, up to kMaxSealedBatches waiting.
-// Callbacks of both sides meet under mu_.
+// Reading and writing overlap: while batches are written on workers (up to
+// kMaxWriters at once, never two that share a record, so that a record's
+// later version is written after its earlier one), the next messages are
+// read and validated, up to kMaxSealedBatches waiting. Callbacks of both
+// sides meet under mu_.
 class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesRequest> {
  public:
   ImportReactor(grpc::CallbackServerContext* context, WorkerPool& pool,
@@ -77,14 +80,32 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
 
  private:
   static constexpr size_t kMaxSealedBatches = 2;
+  // Two writers keep both cores busy: one batch's COPY runs while the other
+  // places its theses in the classes or commits (docs/benchmarks.md).
+  static constexpr size_t kMaxWriters = 2;
 
   struct Batch {
     std::vector<storage::ImportItem> items;
+    // What each record matches by: its id when given, else its key.
     absl::flat_hash_set<std::string> identities;
+    // Every record's key: a record given by id can still match a stored
+    // record by key (and one by key the record another holds by id).
+    absl::flat_hash_set<std::string> keys;
+
+    // Whether this batch and `other` may hold the same record.
+    bool Overlaps(const Batch& other) const {
+      for (const std::string& i : identities) {
+        if (other.identities.contains(i)) return true;
+      }
+      for (const std::string& k : keys) {
+        if (other.keys.contains(k)) return true;
+      }
+      return false;
+    }
   };
 
   struct Action {
-    std::shared_ptr<Batch> write;
+    std::vector<std::shared_ptr<Batch>> write;
     bool read = false;
     std::optional<absl::Status> finish;
   };
@@ -147,6 +168,7 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
     std::string identity = item.id_given ? absl::StrCat("id:", item.id) : item.import_key;
     if (current_.identities.count(identity)) Seal();
     current_.identities.insert(std::move(identity));
+    current_.keys.insert(item.import_key);
     current_.items.push_back(std::move(item));
     if (current_.items.size() >= kImportBatchSize) Seal();
   }
@@ -163,22 +185,26 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
     if (finished_) return action;
     if (!error_.ok()) {
       // What committed before stays; running the import again completes it.
-      if (!writing_) {
+      if (writing_.empty()) {
         finished_ = true;
         action.finish = error_;
       }
       return action;
     }
-    if (!writing_ && !sealed_.empty()) {
-      writing_ = true;
-      action.write = std::move(sealed_.front());
+    // Batches start in stream order: the first waiting one, once it shares
+    // no record with a batch being written.
+    while (writing_.size() < kMaxWriters && !sealed_.empty() &&
+           std::none_of(writing_.begin(), writing_.end(),
+                        [&](const auto& w) { return w->Overlaps(*sealed_.front()); })) {
+      writing_.push_back(sealed_.front());
+      action.write.push_back(std::move(sealed_.front()));
       sealed_.pop_front();
     }
     if (!reading_ && !reading_done_ && sealed_.size() < kMaxSealedBatches) {
       reading_ = true;
       action.read = true;
     }
-    if (!writing_ && !reading_ && reading_done_ && sealed_.empty()) {
+    if (writing_.empty() && !reading_ && reading_done_ && sealed_.empty()) {
       finished_ = true;
       action.finish = absl::OkStatus();
     }
@@ -186,7 +212,7 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
   }
 
   void Do(Action action) {
-    if (action.write != nullptr) Write(std::move(action.write));
+    for (std::shared_ptr<Batch>& batch : action.write) Write(std::move(batch));
     if (action.read) StartRead(&request_);
     if (action.finish) Finish(ToGrpcStatus(*action.finish));
   }
@@ -204,7 +230,7 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
       Action action;
       {
         absl::MutexLock lock(&mu_);
-        writing_ = false;
+        Written(*batch);
         if (!outcomes.ok()) {
           if (error_.ok()) error_ = outcomes.status();
         } else {
@@ -218,12 +244,17 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
       Action action;
       {
         absl::MutexLock lock(&mu_);
-        writing_ = false;
+        Written(*batch);
         if (error_.ok()) error_ = OverloadedError();
         action = NextAction();
       }
       Do(std::move(action));
     }
+  }
+
+  void Written(const Batch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    writing_.erase(std::find_if(writing_.begin(), writing_.end(),
+                                [&](const auto& w) { return w.get() == &batch; }));
   }
 
   void Count(storage::ImportOutcome outcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -250,7 +281,7 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
   std::deque<std::shared_ptr<Batch>> sealed_ ABSL_GUARDED_BY(mu_);
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::shared_ptr<Batch>> writing_ ABSL_GUARDED_BY(mu_);
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
 };

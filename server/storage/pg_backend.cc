@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -626,6 +627,9 @@ void CopyNewRows(pqxx::work& txn, const std::vector<std::pair<const ImportItem*,
   }
 }
 
+// Attempts of one import batch that collided with a concurrent one.
+constexpr int kMaxImportAttempts = 4;
+
 absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
     const CallContext& ctx, const std::vector<ImportItem>& items) {
   google::protobuf::RepeatedPtrField<std::string> ids, keys;
@@ -634,69 +638,80 @@ absl::StatusOr<std::vector<ImportOutcome>> PgThesisRepository::Import(
     // Every key, so that a new record never takes a key another one holds.
     *keys.Add() = item.import_key;
   }
-  return session_.Run<std::vector<ImportOutcome>>(
-      ctx, "import", [&](pqxx::connection& c) -> absl::StatusOr<std::vector<ImportOutcome>> {
-        pqxx::work txn(c);
-        txn.exec_prepared(session_.Prepare(sql::kImportLock));
-        pqxx::result found = txn.exec_prepared(session_.Prepare(sql::kImportExisting),
-                                               TextArray(ids), TextArray(keys));
-        absl::flat_hash_map<std::string, Thesis> by_id;
-        absl::flat_hash_map<std::string, std::string> id_by_key;
-        for (const pqxx::row& row : found) {
-          Thesis t = ReadThesis(row);
-          const std::string id = row[0].c_str();
-          if (!row[25].is_null()) id_by_key.emplace(row[25].c_str(), id);
-          by_id.emplace(id, std::move(t));
+  // No import-wide lock, so that batches (of one stream or of several) are
+  // written in parallel: the lookup locks the existing rows a batch may
+  // change, and two batches creating the same record (or taking the same
+  // key) collide on the unique indexes; the loser is run again and its
+  // lookup then finds the winner's rows. A stream never writes two batches
+  // that share a record at once (server/api/thesis_bulk.cc).
+  auto write = [&](pqxx::connection& c) -> absl::StatusOr<std::vector<ImportOutcome>> {
+    pqxx::work txn(c);
+    pqxx::result found =
+        txn.exec_prepared(session_.Prepare(sql::kImportExisting), TextArray(ids), TextArray(keys));
+    absl::flat_hash_map<std::string, Thesis> by_id;
+    absl::flat_hash_map<std::string, std::string> id_by_key;
+    for (const pqxx::row& row : found) {
+      Thesis t = ReadThesis(row);
+      const std::string id = row[0].c_str();
+      if (!row[25].is_null()) id_by_key.emplace(row[25].c_str(), id);
+      by_id.emplace(id, std::move(t));
+    }
+    std::vector<ImportOutcome> outcomes;
+    outcomes.reserve(items.size());
+    std::string updates = "[";
+    std::vector<std::pair<const ImportItem*, bool>> inserts;  // item, key free
+    std::vector<std::pair<std::string, const Thesis*>> to_place;
+    for (const ImportItem& item : items) {
+      const Thesis* existing = nullptr;
+      std::string existing_id;
+      if (item.id_given) {
+        existing_id = item.id;
+      } else if (auto key = id_by_key.find(item.import_key); key != id_by_key.end()) {
+        existing_id = key->second;
+      }
+      if (auto it = by_id.find(existing_id); it != by_id.end()) existing = &it->second;
+      if (existing != nullptr) {
+        if (domain::SameContent(*existing, item.thesis)) {
+          outcomes.push_back(ImportOutcome::kUnchanged);
+          continue;
         }
-        std::vector<ImportOutcome> outcomes;
-        outcomes.reserve(items.size());
-        std::string updates = "[";
-        std::vector<std::pair<const ImportItem*, bool>> inserts;  // item, key free
-        std::vector<std::pair<std::string, const Thesis*>> to_place;
-        for (const ImportItem& item : items) {
-          const Thesis* existing = nullptr;
-          std::string existing_id;
-          if (item.id_given) {
-            existing_id = item.id;
-          } else if (auto key = id_by_key.find(item.import_key); key != id_by_key.end()) {
-            existing_id = key->second;
-          }
-          if (auto it = by_id.find(existing_id); it != by_id.end()) existing = &it->second;
-          if (existing != nullptr) {
-            if (domain::SameContent(*existing, item.thesis)) {
-              outcomes.push_back(ImportOutcome::kUnchanged);
-              continue;
-            }
-            if (updates.size() > 1) updates.push_back(',');
-            if (item.index) {
-              AppendImportRow(&updates, existing_id, nullptr, item.thesis, *item.index);
-            } else {
-              AppendImportRow(&updates, existing_id, nullptr, item.thesis,
-                              search::IndexRecord(item.thesis));
-            }
-            outcomes.push_back(ImportOutcome::kUpdated);
-            if (PlacementInputsDiffer(*existing, item.thesis)) {
-              to_place.emplace_back(existing_id, &item.thesis);
-            }
-            continue;
-          }
-          // A key another record holds stays with that record.
-          const bool key_free = id_by_key.emplace(item.import_key, item.id).second;
-          inserts.emplace_back(&item, key_free);
-          outcomes.push_back(ImportOutcome::kCreated);
-          to_place.emplace_back(item.id, &item.thesis);
+        if (updates.size() > 1) updates.push_back(',');
+        if (item.index) {
+          AppendImportRow(&updates, existing_id, nullptr, item.thesis, *item.index);
+        } else {
+          AppendImportRow(&updates, existing_id, nullptr, item.thesis,
+                          search::IndexRecord(item.thesis));
         }
-        if (!inserts.empty()) CopyNewRows(txn, inserts);
-        if (updates.size() > 1) {
-          updates.push_back(']');
-          txn.exec_prepared(session_.Prepare(sql::kImportUpdate), updates);
+        outcomes.push_back(ImportOutcome::kUpdated);
+        if (PlacementInputsDiffer(*existing, item.thesis)) {
+          to_place.emplace_back(existing_id, &item.thesis);
         }
-        if (absl::Status placed = PlaceTheses(session_, txn, to_place); !placed.ok()) {
-          return placed;
-        }
-        txn.commit();
-        return outcomes;
-      });
+        continue;
+      }
+      // A key another record holds stays with that record.
+      const bool key_free = id_by_key.emplace(item.import_key, item.id).second;
+      inserts.emplace_back(&item, key_free);
+      outcomes.push_back(ImportOutcome::kCreated);
+      to_place.emplace_back(item.id, &item.thesis);
+    }
+    if (!inserts.empty()) CopyNewRows(txn, inserts);
+    if (updates.size() > 1) {
+      updates.push_back(']');
+      txn.exec_prepared(session_.Prepare(sql::kImportUpdate), updates);
+    }
+    if (absl::Status placed = PlaceTheses(session_, txn, to_place); !placed.ok()) {
+      return placed;
+    }
+    txn.commit();
+    return outcomes;
+  };
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<std::vector<ImportOutcome>> outcomes =
+        session_.Run<std::vector<ImportOutcome>>(ctx, "import", write);
+    const bool conflict = !outcomes.ok() && (absl::IsAlreadyExists(outcomes.status()) ||
+                                             absl::IsAborted(outcomes.status()));
+    if (!conflict || attempt == kMaxImportAttempts) return outcomes;
+  }
 }
 
 }  // namespace

@@ -69,11 +69,9 @@ inline constexpr Statement kGetRequest{
 inline constexpr Statement kStoreResponse{
     "store_response", "UPDATE request_log SET response = $2 WHERE request_id = $1"};
 
-// Imports: serialized by a transaction-level advisory lock, matched in one
-// query, then written with one COPY (new records) and one UPDATE (changed
-// ones, the rows travelling as one JSON array) per batch.
-inline constexpr Statement kImportLock{"import_lock",
-                                       "SELECT pg_advisory_xact_lock(7513447203410117001)"};
+// Imports: matched in one query that locks the rows a batch may change,
+// then written with one COPY (new records) and one UPDATE (changed ones, the
+// rows travelling as one JSON array) per batch.
 inline constexpr Statement kImportExisting{"import_existing",
                                            "SELECT " THESIS_PG_COLUMNS
                                            ", import_key FROM theses WHERE id = ANY($1::text[]) OR "

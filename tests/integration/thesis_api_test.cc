@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "server/api/thesis_bulk.h"
 #include "server/storage/migrations.h"
 #include "tests/support/backends.h"
 #include "tests/support/in_process_server.h"
@@ -424,6 +425,41 @@ TEST_P(ThesisApiTest, ImportCountsAndNamesFailuresByIndexAndIsIdempotent) {
   EXPECT_EQ(again->unchanged(), 1198);
   EXPECT_EQ(again->failed(), 2);
   EXPECT_EQ(CountRecords(), 1197u);
+}
+
+// Batches are written in parallel, but a record's later version in the
+// stream is never written before its earlier one: three versions of the
+// same 50 records, one in each batch, leave the last version stored.
+TEST_P(ThesisApiTest, ImportWritesEachRecordsVersionsInStreamOrder) {
+  constexpr int kRecords = 50;
+  constexpr int kVersions = 3;
+  std::vector<Thesis> stream;
+  for (int v = 0; v < kVersions; ++v) {
+    for (int i = 0; i < kRecords; ++i) {
+      Thesis t = ValidThesis(absl::StrCat("版本题名", i));
+      t.set_title_en(absl::StrCat("version ", v));
+      stream.push_back(t);
+    }
+    // Fillers: each version in a batch of its own (api::kImportBatchSize).
+    for (size_t i = kRecords; i < api::kImportBatchSize; ++i) {
+      stream.push_back(ValidThesis(absl::StrCat("填充", v, "-", i)));
+    }
+  }
+  auto result = client().ImportTheses(stream);
+  ASSERT_TRUE(result.ok()) << result.status();
+  const int fillers = kVersions * static_cast<int>(api::kImportBatchSize - kRecords);
+  EXPECT_EQ(result->created(), kRecords + fillers);
+  EXPECT_EQ(result->updated(), kRecords * (kVersions - 1));
+  EXPECT_EQ(result->failed(), 0);
+  thesis::v1::ListThesesRequest request;
+  request.set_page_size(1000);
+  int seen = 0;
+  for (const Thesis& t : ListAll(request)) {
+    if (t.title_zh().rfind("版本题名", 0) != 0) continue;
+    ++seen;
+    EXPECT_EQ(t.title_en(), absl::StrCat("version ", kVersions - 1)) << t.title_zh();
+  }
+  EXPECT_EQ(seen, kRecords);
 }
 
 TEST_P(ThesisApiTest, ExportStreamsEveryMatchOnceAndReimportsUnchanged) {

@@ -5,12 +5,14 @@
 // imports, deletes and downloads came before (also when they run at once).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/domain/class_tree.h"
+#include "server/domain/import_key.h"
 #include "server/domain/thesis_validation.h"
 #include "server/storage/class_counting.h"
 #include "tests/support/backends.h"
@@ -474,6 +476,70 @@ TEST_P(ClassContractTest, RandomOperationsKeepEveryCountExact) {
   EXPECT_GT(alive.size(), 20u);
   ExpectCountsExact("clc", alive, downloads);
   ExpectCountsExact("discipline", alive, downloads);
+}
+
+// Two sessions import the same records at once, in opposite batch order, as
+// two replicas given the same file would: each record is created once (the
+// batch that loses a race on a key is run again and finds the winner's row),
+// nothing fails, and the class counts stay exact.
+TEST_P(ClassContractTest, ConcurrentImportsOfTheSameRecordsCreateEachOnce) {
+  const std::vector<std::vector<std::string>> codes = {
+      {"D630"}, {"TP311.13"}, {"TP391", "D630"}, {"B516"}, {}};
+  constexpr int kBatches = 3;
+  constexpr int kPerBatch = 300;
+  auto batch = [&](int b, const std::string& id_prefix) {
+    std::vector<ImportItem> items;
+    for (int i = b * kPerBatch; i < (b + 1) * kPerBatch; ++i) {
+      ImportItem item;
+      item.thesis.set_title_zh(absl::StrCat("并发导入", i));
+      item.thesis.add_authors("作者");
+      item.thesis.set_institution("兰州大学");
+      item.thesis.set_degree_year(2000 + i % 20);
+      item.thesis.set_discipline(i % 2 == 0 ? "1204" : "0812");
+      for (const std::string& code : codes[i % codes.size()]) {
+        item.thesis.add_classification_codes(code);
+      }
+      item.thesis.set_legacy_download_count(i);
+      item.id = absl::StrCat(id_prefix, i);
+      item.import_key = domain::ImportKey(item.thesis);
+      items.push_back(std::move(item));
+    }
+    return items;
+  };
+  std::atomic<int> created{0}, unchanged{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      std::unique_ptr<Session> session = backend_->NewSession();
+      for (int k = 0; k < kBatches; ++k) {
+        const int b = w == 0 ? k : kBatches - 1 - k;
+        auto outcomes = session->theses().Import(ctx_, batch(b, w == 0 ? "a" : "b"));
+        if (!outcomes.ok()) {
+          ADD_FAILURE() << outcomes.status();
+          ++errors;
+          continue;
+        }
+        for (ImportOutcome o : *outcomes) {
+          if (o == ImportOutcome::kCreated) ++created;
+          if (o == ImportOutcome::kUnchanged) ++unchanged;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(created.load(), kBatches * kPerBatch);
+  EXPECT_EQ(unchanged.load(), kBatches * kPerBatch);
+
+  domain::ListQuery q;
+  q.page_size = 2 * kBatches * kPerBatch;
+  absl::StatusOr<ListPage> page = session_->theses().List(ctx_, q);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->theses.size(), static_cast<size_t>(kBatches * kPerBatch));
+  absl::flat_hash_map<std::string, Thesis> stored;
+  for (const Thesis& t : page->theses) stored[t.name()] = t;
+  ExpectCountsExact("clc", stored, {});
+  ExpectCountsExact("discipline", stored, {});
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ClassContractTest,
