@@ -14,6 +14,7 @@
 #include "server/api/db_call.h"
 #include "server/api/grpc_status.h"
 #include "server/api/ids.h"
+#include "server/api/response_budget.h"
 #include "server/common/errors.h"
 #include "server/domain/import_key.h"
 #include "server/domain/search_index.h"
@@ -298,6 +299,8 @@ class ExportReactor : public grpc::ServerWriteReactor<thesis::v1::ExportThesesRe
   void OnWriteDone(bool ok) override {
     if (!ok) {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading"));
+    } else if (next_ < page_.theses_size()) {
+      WriteNext();
     } else if (more_) {
       FetchNext();
     } else {
@@ -317,22 +320,34 @@ class ExportReactor : public grpc::ServerWriteReactor<thesis::v1::ExportThesesRe
         Finish(ToGrpcStatus(page.status()));
         return;
       }
-      response_.Clear();
-      for (Thesis& t : page->theses) *response_.add_theses() = std::move(t);
+      page_.Clear();
+      for (Thesis& t : page->theses) *page_.add_theses() = std::move(t);
+      next_ = 0;
       more_ = page->next.has_value();
       query_.after = page->next;
-      if (response_.theses_size() == 0) {
+      if (page_.theses_size() == 0) {
         Finish(grpc::Status::OK);
       } else {
-        StartWrite(&response_);
+        WriteNext();
       }
     });
     if (!queued) Finish(ToGrpcStatus(OverloadedError()));
   }
 
+  // The next records of the page that fit one message (response_budget.h).
+  void WriteNext() {
+    const int n = RecordsWithinBudget(page_.theses(), next_);
+    response_.Clear();
+    for (int i = next_; i < next_ + n; ++i) response_.add_theses()->Swap(page_.mutable_theses(i));
+    next_ += n;
+    StartWrite(&response_);
+  }
+
   WorkerPool& pool_;
   domain::ListQuery query_;
   const absl::Time deadline_;
+  thesis::v1::ExportThesesResponse page_;  // the fetched page; next_ is its first unsent record
+  int next_ = 0;
   thesis::v1::ExportThesesResponse response_;
   bool more_ = false;
 };

@@ -12,7 +12,8 @@ namespace thesis::api {
 
 // Records per storage transaction.
 inline constexpr size_t kImportBatchSize = 4000;
-// Records per ExportThesesResponse (and per storage query).
+// Records per storage query of an export; each ExportThesesResponse holds
+// at most kResponseRecordBytes of them (response_budget.h).
 inline constexpr int kExportPageSize = 500;
 inline constexpr int kMaxReportedFailures = 10000;
 

@@ -8,12 +8,14 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "server/api/access.h"
 #include "server/api/db_call.h"
 #include "server/api/grpc_status.h"
 #include "server/api/ids.h"
+#include "server/api/response_budget.h"
 #include "server/api/thesis_bulk.h"
 #include "server/common/errors.h"
 #include "server/domain/list_query.h"
@@ -222,6 +224,15 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::ListTheses(
         absl::StatusOr<storage::ListPage> page = session.theses().List(call, query);
         if (!page.ok()) return page.status();
         for (Thesis& t : page->theses) *response->add_theses() = std::move(t);
+        // A page of long records ends early (AIP-158 allows fewer than
+        // page_size) and continues after its last record.
+        const int fit = RecordsWithinBudget(response->theses());
+        if (fit < response->theses_size()) {
+          response->mutable_theses()->DeleteSubrange(fit, response->theses_size() - fit);
+          const Thesis& last = response->theses(fit - 1);
+          page->next = domain::PositionOf(
+              last, absl::StripPrefix(last.name(), domain::kThesisCollection), query.order_key);
+        }
         if (page->next) {
           response->set_next_page_token(page_tokens_.Encode(query_text, *page->next));
         }

@@ -505,6 +505,56 @@ TEST_P(ThesisApiTest, ExportStreamsEveryMatchOnceAndReimportsUnchanged) {
   EXPECT_EQ(seen, 10);
 }
 
+// CNKI records with both abstracts are often 5-10 KB; 1,000 of them are
+// more than a client accepts in one message by default (4 MiB). Lists end
+// their pages early and exports send smaller messages, so a client that kept
+// the default gets every record, each once.
+TEST_P(ThesisApiTest, LongRecordsListAndExportWithinTheDefaultMessageLimit) {
+  const Thesis seed = testing::SeedThesis();
+  ASSERT_FALSE(seed.abstract_en().empty()) << "deploy/seed/sample-thesis.json not read";
+  std::vector<Thesis> records;
+  size_t bytes = 0;
+  for (int i = 0; i < 700; ++i) {
+    Thesis t = seed;
+    t.set_title_zh(absl::StrCat(seed.title_zh(), i));
+    t.mutable_source()->set_record_id(absl::StrCat("LONG", i));
+    bytes += t.ByteSizeLong();
+    records.push_back(std::move(t));
+  }
+  ASSERT_GT(bytes, size_t{5} << 20) << "the records are not long enough to test anything";
+  auto imported = client().ImportTheses(records);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  ASSERT_EQ(imported->created(), 700);
+
+  client::ClientOptions options;
+  options.target = server_->address();
+  options.max_receive_message_bytes = 4 << 20;  // gRPC's default
+  client::ThesisClient plain(options);
+
+  thesis::v1::ListThesesRequest request;
+  request.set_page_size(1000);
+  request.set_order_by("title");
+  std::set<std::string> listed;
+  int pages = 0;
+  do {
+    auto page = plain.ListTheses(request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ++pages;
+    for (const Thesis& t : page->theses()) EXPECT_TRUE(listed.insert(t.name()).second) << t.name();
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty() && pages < 100);
+  EXPECT_EQ(listed.size(), 700u);
+  EXPECT_GT(pages, 1);
+
+  std::set<std::string> exported;
+  absl::Status status = plain.ExportTheses({}, [&](const Thesis& t) {
+    EXPECT_TRUE(exported.insert(t.name()).second) << t.name();
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(exported, listed);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ThesisApiTest,
                          ::testing::Values(BackendKind::kMemory, BackendKind::kPostgres),
                          [](const auto& info) { return testing::BackendName(info.param); });

@@ -1,0 +1,34 @@
+// Keeps responses that carry whole thesis records under the size a gRPC
+// client accepts by default (4 MiB per received message). A CNKI record with
+// its Chinese and English abstracts is often 5-10 KB, so a page of 500 or
+// 1,000 of them would be refused by every client that kept the default.
+#ifndef THESIS_SERVER_API_RESPONSE_BUDGET_H_
+#define THESIS_SERVER_API_RESPONSE_BUDGET_H_
+
+#include <cstddef>
+
+#include "google/protobuf/repeated_ptr_field.h"
+#include "thesis/v1/thesis.pb.h"
+
+namespace thesis::api {
+
+// Bytes of records one ListTheses or ExportTheses response holds at most
+// (a single larger record still goes alone).
+inline constexpr size_t kResponseRecordBytes = size_t{1} << 20;
+
+// How many of `theses`, counted from `first`, go in one response of at most
+// `budget` bytes of records: at least one, when there is one.
+inline int RecordsWithinBudget(const google::protobuf::RepeatedPtrField<thesis::v1::Thesis>& theses,
+                               int first = 0, size_t budget = kResponseRecordBytes) {
+  size_t bytes = 0;
+  int n = 0;
+  for (int i = first; i < theses.size(); ++i, ++n) {
+    bytes += theses.Get(i).ByteSizeLong();
+    if (n > 0 && bytes > budget) break;
+  }
+  return n;
+}
+
+}  // namespace thesis::api
+
+#endif  // THESIS_SERVER_API_RESPONSE_BUDGET_H_
