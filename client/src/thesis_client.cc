@@ -233,7 +233,11 @@ absl::StatusOr<thesis::v1::ImportThesesResponse> ThesisClient::ImportThesesFrom(
   while (open && next(&chunk)) {
     for (size_t i = 0; open && i < chunk.size();) {
       request.Clear();
+      size_t bytes = 0;
       for (int n = 0; n < per_message && i < chunk.size(); ++n, ++i) {
+        const size_t size = chunk[i].ByteSizeLong();
+        if (n > 0 && bytes + size > kImportMessageBytes) break;
+        bytes += size;
         *request.add_theses() = std::move(chunk[i]);
       }
       // A failed write means the server already answered: Finish says why.

@@ -87,6 +87,7 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
 
   struct Batch {
     std::vector<storage::ImportItem> items;
+    size_t bytes = 0;  // of the records, as messages
     // What each record matches by: its id when given, else its key.
     absl::flat_hash_set<std::string> identities;
     // Every record's key: a record given by id can still match a stored
@@ -170,8 +171,9 @@ class ImportReactor : public grpc::ServerReadReactor<thesis::v1::ImportThesesReq
     if (current_.identities.count(identity)) Seal();
     current_.identities.insert(std::move(identity));
     current_.keys.insert(item.import_key);
+    current_.bytes += item.thesis.ByteSizeLong();
     current_.items.push_back(std::move(item));
-    if (current_.items.size() >= kImportBatchSize) Seal();
+    if (current_.items.size() >= kImportBatchSize || current_.bytes >= kImportBatchBytes) Seal();
   }
 
   void Seal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -10,8 +10,13 @@
 
 namespace thesis::api {
 
-// Records per storage transaction.
+// Records per storage transaction: at most kImportBatchSize, and a batch is
+// closed once its records reach kImportBatchBytes, so that the five batches
+// an import holds at most (two written, two waiting, one filling) stay
+// within 5 x 16 MiB of records (plus their search documents) even when the
+// records are of the maximum size (~270 KB with both abstracts).
 inline constexpr size_t kImportBatchSize = 4000;
+inline constexpr size_t kImportBatchBytes = size_t{16} << 20;
 // Records per storage query of an export; each ExportThesesResponse holds
 // at most kResponseRecordBytes of them (response_budget.h).
 inline constexpr int kExportPageSize = 500;

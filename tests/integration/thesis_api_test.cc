@@ -555,6 +555,35 @@ TEST_P(ThesisApiTest, LongRecordsListAndExportWithinTheDefaultMessageLimit) {
   EXPECT_EQ(exported, listed);
 }
 
+// Records near the abstract limit (128 KB each): 100 of them are more than
+// the server takes in one message (16 MiB); the client sends them in
+// several, and every one is created.
+TEST_P(ThesisApiTest, ImportOfVeryLongRecordsIsSplitIntoMessagesTheServerTakes) {
+  const Thesis seed = testing::SeedThesis();
+  ASSERT_FALSE(seed.abstract_en().empty()) << "deploy/seed/sample-thesis.json not read";
+  auto repeated = [](const std::string& text, size_t bytes) {
+    std::string out;
+    while (out.size() + text.size() <= bytes) out += text;
+    return out;
+  };
+  std::vector<Thesis> records;
+  size_t bytes = 0;
+  for (int i = 0; i < 100; ++i) {
+    Thesis t = seed;
+    t.set_title_zh(absl::StrCat(seed.title_zh(), "（长摘要）", i));
+    t.mutable_source()->set_record_id(absl::StrCat("HUGE", i));
+    t.set_abstract_zh(repeated(seed.abstract_zh(), 120 * 1024));
+    t.set_abstract_en(repeated(seed.abstract_en(), 120 * 1024));
+    bytes += t.ByteSizeLong();
+    records.push_back(std::move(t));
+  }
+  ASSERT_GT(bytes, size_t{20} << 20);
+  auto imported = client().ImportTheses(records);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  EXPECT_EQ(imported->created(), 100);
+  EXPECT_EQ(imported->failed(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ThesisApiTest,
                          ::testing::Values(BackendKind::kMemory, BackendKind::kPostgres),
                          [](const auto& info) { return testing::BackendName(info.param); });

@@ -14,6 +14,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +30,10 @@
 #include "thesis/v1/thesis.grpc.pb.h"
 
 namespace thesis::client {
+
+// Largest ImportThesesRequest the client sends (bytes of records; a single
+// larger record still goes alone).
+inline constexpr size_t kImportMessageBytes = size_t{4} << 20;
 
 struct ClientOptions {
   // gRPC target: host:port, or dns:///host:port to spread calls over every
@@ -107,7 +112,9 @@ class ThesisClient {
   absl::StatusOr<thesis::v1::SearchThesesResponse> SearchTheses(
       const thesis::v1::SearchThesesRequest& request);
 
-  // Streams `theses` to the server in messages of `per_message` records.
+  // Streams `theses` to the server in messages of `per_message` records and
+  // at most kImportMessageBytes (a record with two abstracts may be up to
+  // ~270 KB; the server takes messages of up to 16 MiB by default).
   // `progress`, when set, is called with the number of records sent so far.
   // Records are matched to stored ones (see ImportTheses in thesis.proto),
   // so running the same import again is safe.
