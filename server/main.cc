@@ -73,9 +73,6 @@ ABSL_FLAG(std::string, robots_file, EnvOr("THESIS_ROBOTS_FILE", ""),
 ABSL_FLAG(int, download_queue_events, EnvOr("THESIS_DOWNLOAD_QUEUE_EVENTS", 200000),
           "Download events that may wait for a group commit before RESOURCE_EXHAUSTED. Env "
           "THESIS_DOWNLOAD_QUEUE_EVENTS.");
-ABSL_FLAG(int, download_writers, EnvOr("THESIS_DOWNLOAD_WRITERS", 1),
-          "Download batches written at once, each on its own database connection (1 keeps "
-          "arrival order). Env THESIS_DOWNLOAD_WRITERS.");
 ABSL_FLAG(std::string, metrics_listen, EnvOr("THESIS_METRICS_LISTEN", ""),
           "Address of the Prometheus /metrics HTTP endpoint, host:port, e.g. [::]:9464; empty: "
           "none. Env "
@@ -146,7 +143,6 @@ int RunServe() {
   config.page_token_secret = absl::GetFlag(FLAGS_page_token_secret);
   config.robots_file = absl::GetFlag(FLAGS_robots_file);
   config.download_queue_events = absl::GetFlag(FLAGS_download_queue_events);
-  config.download_writers = absl::GetFlag(FLAGS_download_writers);
   config.max_connection_age = absl::Seconds(absl::GetFlag(FLAGS_max_connection_age_s));
   config.readiness_interval = absl::Milliseconds(absl::GetFlag(FLAGS_readiness_interval_ms));
   config.required_schema_version = thesis::storage::RequiredSchemaVersion();

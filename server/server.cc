@@ -51,7 +51,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
 api::DownloadRecorder::Options RecorderOptions(const ServerConfig& config) {
   api::DownloadRecorder::Options options;
   options.queue_capacity_events = static_cast<size_t>(std::max(1, config.download_queue_events));
-  options.writers = config.download_writers;
   return options;
 }
 
@@ -73,10 +72,9 @@ ThesisServer::ThesisServer(const ServerConfig& config, std::unique_ptr<storage::
 
 absl::StatusOr<std::unique_ptr<ThesisServer>> ThesisServer::Start(
     const ServerConfig& config, std::unique_ptr<storage::Backend> backend) {
-  if (config.workers < 1 || config.queue_capacity < 1 || config.download_queue_events < 1 ||
-      config.download_writers < 1) {
+  if (config.workers < 1 || config.queue_capacity < 1 || config.download_queue_events < 1) {
     return absl::InvalidArgumentError(
-        "workers, queue_capacity, download_queue_events and download_writers must be at least 1");
+        "workers, queue_capacity and download_queue_events must be at least 1");
   }
   std::unique_ptr<ThesisServer> server(new ThesisServer(config, std::move(backend)));
   if (absl::Status robots = server->robots_.Reload(); !robots.ok()) return robots;

@@ -56,8 +56,6 @@ struct ServerConfig {
   std::string robots_file;
   // Download events waiting for their group commit before RESOURCE_EXHAUSTED.
   int download_queue_events = 200000;
-  // Download batches written at once (DownloadRecorder::Options::writers).
-  int download_writers = 1;
   // Hears RPCs, queue depth, storage errors and download batches (e.g.
   // Metrics); none when null.
   std::shared_ptr<ServerObserver> observer;

@@ -37,12 +37,10 @@ class DownloadRecorder {
     // Events waiting; beyond it TrySubmit refuses (RESOURCE_EXHAUSTED).
     size_t queue_capacity_events = 200000;
     // Writer threads, each with its own connection. One keeps a replica's
-    // events in arrival order. With more, batches overlap their per-event
-    // work and take turns only for the rollups and the commit (kDlBatchLock),
-    // as the batches of different replicas do; events of one user and item
-    // are then decided in commit order. Measured in bench/downloads.sh: two
-    // writers gave 10-18 % more events/s for 25-45 % more PostgreSQL CPU per
-    // event (docs/benchmarks.md).
+    // events in arrival order and measured fastest on one hot thesis (two
+    // batches in flight wait on each other's chain and rollup rows: 2.1k
+    // against 2.9k events/s in bench/downloads.sh); more may help when the
+    // events spread over many theses.
     int writers = 1;
   };
 

@@ -301,6 +301,7 @@ class PgDownloadRepository : public DownloadRepository {
     // once it is large: measured, a batch then cost 2-6 times the PostgreSQL
     // CPU. Index lookups are right at any size.
     txn.exec(sql::kDlIndexLookups);
+    txn.exec_prepared(session_.Prepare(sql::kDlBatchLock));
     std::vector<RecordedEvent> results(events.size());
 
     // The keys of every state row the events may depend on (a few more than
@@ -429,7 +430,6 @@ class PgDownloadRepository : public DownloadRepository {
       throw BatchConflict{};
     }
     if (!daily.ids.empty()) {
-      txn.exec_prepared(session_.Prepare(sql::kDlBatchLock));
       txn.exec_prepared(session_.Prepare(sql::kDlWriteCounts), TextArray(daily.ids),
                         Array(daily.periods), Array(daily.ti), Array(daily.ui), Array(daily.tr),
                         Array(daily.ur), TextArray(monthly.ids), Array(monthly.periods),

@@ -160,12 +160,14 @@ inline constexpr Statement kSchemaVersion{
 #define THESIS_PG_TIME(micros) "('epoch'::timestamptz + " micros " * interval '1 microsecond')"
 #define THESIS_PG_DAY(days) "(date '1970-01-01' + " days ")"
 
-// The serialized tail of a download batch. Batches from every session and
-// replica do their per-event work (state reads, event and state rows) at
-// the same time and take turns only for the rollup rows, which every batch
-// of a hot thesis shares: this lock is taken after the per-event rows are
-// written and held to the commit, so the next batch's per-event work
-// overlaps this one's rollups and commit.
+// Batches of download events from every session and replica take turns:
+// without it, two batches creating the same state rows collide, and one of
+// them must run again (or, with rows taken in different orders, deadlock).
+// Each batch carries every event queued while the previous one ran, so
+// taking turns costs little. (Tried on 2026-12-08: the lock taken only for
+// the rollups, after the per-event rows, so that batches overlap; with four
+// sessions recording the same events, batches kept colliding and some gave
+// up after five attempts: ABORTED. docs/benchmarks.md.)
 //
 // A batch also holds the class lock exclusively (see
 // migrations/0005_classification.up.sql): it adds its full-text downloads
@@ -212,9 +214,8 @@ inline constexpr Statement kDlReadState{
 // The per-event write: events and state rows in one statement. New
 // chains, unique sessions and request ids are inserted with ON CONFLICT DO
 // NOTHING and counted: a row another transaction created since the read
-// makes a count short, and the batch runs again. Each table's rows go in
-// key order, and every batch writes the tables in the same order, so
-// concurrent batches wait for each other instead of deadlocking.
+// (possible only without kDlBatchLock, e.g. a manual session) makes a count
+// short, and the batch runs again. Each table's rows go in key order.
 //   $1-$11 events, $12-$14 chains to update, $15-$17 new chains,
 //   $18 new unique sessions, $19-$20 new request ids.
 inline constexpr Statement kDlWriteEvents{
@@ -242,7 +243,7 @@ inline constexpr Statement kDlWriteEvents{
     "RETURNING 1) "
     "SELECT (SELECT count(*) FROM ci), (SELECT count(*) FROM ui), (SELECT count(*) FROM ri)"};
 
-// The rollup write, under kDlBatchLock: $1-$6 daily counts (days since
+// The rollup write: $1-$6 daily counts (days since
 // 1970-01-01), $7-$12 monthly counts (months since 1970-01); the monthly
 // full-text downloads ($7, $11) also go to the theses' classes.
 inline constexpr Statement kDlWriteCounts{

@@ -668,18 +668,15 @@ async function checkOverlay(name, file, server, docker) {
     }
   }
 
-  // Connection budget: workers + download writers (default 1) + 1 per pod,
-  // old and new ReplicaSets may overlap completely during a rollout, plus one
-  // connection per Job.
+  // Connection budget: (workers + 2) per pod, old and new ReplicaSets may
+  // overlap completely during a rollout, plus one connection per Job.
   const workers = Number(setting("THESIS_WORKERS"));
-  const writers = Number(setting("THESIS_DOWNLOAD_WRITERS") ?? 1);
-  if (!(writers >= 1)) fail(`THESIS_DOWNLOAD_WRITERS ${setting("THESIS_DOWNLOAD_WRITERS")} is not at least 1`);
   let budget = "";
   if (maxReplicas && workers > 0 && maxConnections > 0) {
-    const need = (workers + writers + 1) * maxReplicas * 2 + jobs.length;
+    const need = (workers + 2) * maxReplicas * 2 + jobs.length;
     const available = maxConnections - reserved;
-    budget = `(${workers} workers + ${writers} download writer(s) + 1) x ${maxReplicas} max replicas x 2 + ` +
-      `${jobs.length} job = ${need} < max_connections ${maxConnections} - ${reserved} reserved = ${available}`;
+    budget = `(${workers} workers + 2) x ${maxReplicas} max replicas x 2 + ${jobs.length} job = ${need} < ` +
+      `max_connections ${maxConnections} - ${reserved} reserved = ${available}`;
     if (!(need < available)) fail(`connection budget does not hold: ${budget.replace(" < ", " >= ")}`);
   }
 
