@@ -16,6 +16,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "server/api/db_call.h"
 #include "server/api/grpc_status.h"
+#include "server/api/response_budget.h"
 #include "server/common/errors.h"
 #include "server/domain/class_tree.h"
 #include "server/domain/thesis_validation.h"
@@ -649,27 +650,35 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::ListThesesInClass(
     query.after = std::move(*pos);
   }
   const domain::PageTokenCodec& tokens = page_tokens_;
-  return StartDbCall(context, pool_,
-                     [name = *name, query = std::move(query), query_text, &tokens, response](
-                         storage::Session& session, const storage::CallContext& call) mutable {
-                       absl::StatusOr<storage::ClassSnapshot> s =
-                           session.classes().Snapshot(call, name.scheme, NoCodes());
-                       if (!s.ok()) return s.status();
-                       const int index = s->tree->Find(name.code);
-                       if (index < 0) return ClassNotFound(name.scheme, name.code);
-                       query.code = s->tree->nodes()[index].code;
-                       absl::StatusOr<storage::ClassThesesPage> page =
-                           session.classes().ListTheses(call, query);
-                       if (!page.ok()) return page.status();
-                       for (storage::ClassThesis& t : page->theses) {
-                         v1::ThesisInClass* out = response->add_theses();
-                         *out->mutable_thesis() = std::move(t.thesis);
-                         out->set_downloads(t.downloads);
-                       }
-                       if (page->next)
-                         response->set_next_page_token(tokens.Encode(query_text, *page->next));
-                       return absl::OkStatus();
-                     });
+  return StartDbCall(
+      context, pool_,
+      [name = *name, query = std::move(query), query_text, &tokens, response](
+          storage::Session& session, const storage::CallContext& call) mutable {
+        absl::StatusOr<storage::ClassSnapshot> s =
+            session.classes().Snapshot(call, name.scheme, NoCodes());
+        if (!s.ok()) return s.status();
+        const int index = s->tree->Find(name.code);
+        if (index < 0) return ClassNotFound(name.scheme, name.code);
+        query.code = s->tree->nodes()[index].code;
+        absl::StatusOr<storage::ClassThesesPage> page = session.classes().ListTheses(call, query);
+        if (!page.ok()) return page.status();
+        for (storage::ClassThesis& t : page->theses) {
+          v1::ThesisInClass* out = response->add_theses();
+          *out->mutable_thesis() = std::move(t.thesis);
+          out->set_downloads(t.downloads);
+        }
+        // A page of long records ends early (response_budget.h).
+        const int fit = RecordsWithinBudget(response->theses());
+        if (fit < response->theses_size()) {
+          response->mutable_theses()->DeleteSubrange(fit, response->theses_size() - fit);
+          const v1::ThesisInClass& last = response->theses(fit - 1);
+          page->next = storage::ClassThesisPosition(
+              last.thesis(), last.downloads(),
+              absl::StripPrefix(last.thesis().name(), domain::kThesisCollection), query.order);
+        }
+        if (page->next) response->set_next_page_token(tokens.Encode(query_text, *page->next));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ClassificationServiceImpl::SuggestClasses(

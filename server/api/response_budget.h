@@ -12,18 +12,21 @@
 
 namespace thesis::api {
 
-// Bytes of records one ListTheses or ExportTheses response holds at most
+// Bytes of records one ListTheses, ExportTheses or ListThesesInClass
+// response holds at most
 // (a single larger record still goes alone).
 inline constexpr size_t kResponseRecordBytes = size_t{1} << 20;
 
-// How many of `theses`, counted from `first`, go in one response of at most
-// `budget` bytes of records: at least one, when there is one.
-inline int RecordsWithinBudget(const google::protobuf::RepeatedPtrField<thesis::v1::Thesis>& theses,
-                               int first = 0, size_t budget = kResponseRecordBytes) {
+// How many of `records` (Thesis or a message holding one), counted from
+// `first`, go in one response of at most `budget` bytes: at least one, when
+// there is one.
+template <typename Record>
+int RecordsWithinBudget(const google::protobuf::RepeatedPtrField<Record>& records, int first = 0,
+                        size_t budget = kResponseRecordBytes) {
   size_t bytes = 0;
   int n = 0;
-  for (int i = first; i < theses.size(); ++i, ++n) {
-    bytes += theses.Get(i).ByteSizeLong();
+  for (int i = first; i < records.size(); ++i, ++n) {
+    bytes += records.Get(i).ByteSizeLong();
     if (n > 0 && bytes > budget) break;
   }
   return n;

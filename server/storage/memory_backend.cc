@@ -561,15 +561,7 @@ class MemoryClassRepository : public ClassRepository {
         continue;
       }
       ClassThesis hit{row.thesis, state_->downloads.Total(id).total_requests};
-      domain::SortPosition pos;
-      pos.id = id;
-      if (q.order == ClassOrder::kDownloads) {
-        pos.key = hit.downloads;
-      } else if (q.order == ClassOrder::kDegreeYear) {
-        pos.key = int64_t{row.thesis.degree_year()};
-      } else {
-        pos.key = domain::SortTitle(row.thesis);
-      }
+      domain::SortPosition pos = ClassThesisPosition(hit.thesis, hit.downloads, id, q.order);
       if (q.after) {
         const int cmp = domain::ComparePositions(pos, *q.after);
         if (q.descending ? cmp >= 0 : cmp <= 0) continue;

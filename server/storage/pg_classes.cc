@@ -245,16 +245,8 @@ class PgClassRepository : public ClassRepository {
           }
           if (r.size() > want) {
             const ClassThesis& last = page.theses.back();
-            domain::SortPosition pos;
-            pos.id = r[want - 1][0].c_str();
-            if (q.order == ClassOrder::kDownloads) {
-              pos.key = last.downloads;
-            } else if (q.order == ClassOrder::kDegreeYear) {
-              pos.key = int64_t{last.thesis.degree_year()};
-            } else {
-              pos.key = domain::SortTitle(last.thesis);
-            }
-            page.next = std::move(pos);
+            page.next =
+                ClassThesisPosition(last.thesis, last.downloads, r[want - 1][0].c_str(), q.order);
           }
           return page;
         },

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "server/domain/class_tree.h"
@@ -322,6 +323,22 @@ struct ClassThesis {
   thesis::v1::Thesis thesis;
   int64_t downloads = 0;
 };
+
+// The position of `thesis` (stored as `id`, with `downloads`) in the order
+// of a ClassThesesQuery.
+inline domain::SortPosition ClassThesisPosition(const thesis::v1::Thesis& thesis, int64_t downloads,
+                                                absl::string_view id, ClassOrder order) {
+  domain::SortPosition pos;
+  pos.id = std::string(id);
+  if (order == ClassOrder::kDownloads) {
+    pos.key = downloads;
+  } else if (order == ClassOrder::kDegreeYear) {
+    pos.key = int64_t{thesis.degree_year()};
+  } else {
+    pos.key = domain::SortTitle(thesis);
+  }
+  return pos;
+}
 
 struct ClassThesesPage {
   std::vector<ClassThesis> theses;

@@ -354,6 +354,49 @@ TEST_P(ClassApiTest, ResolveCodesExplainsEachNotation) {
   EXPECT_EQ((*fields)[6].codes(0).resolution(), v1::EXACT);
 }
 
+// A page of 1,000 records with both abstracts (~9 KB each) would be more
+// than a client accepts by default (4 MiB): pages end early, and a client
+// that kept the default gets every record of the class once.
+TEST_P(ClassApiTest, LongRecordsOfAClassListWithinTheDefaultMessageLimit) {
+  const v1::Thesis seed = testing::SeedThesis();
+  ASSERT_FALSE(seed.abstract_en().empty()) << "deploy/seed/sample-thesis.json not read";
+  std::vector<v1::Thesis> records;
+  for (int i = 0; i < 600; ++i) {
+    v1::Thesis t = seed;
+    t.set_title_zh(absl::StrCat(seed.title_zh(), i));
+    t.set_degree_year(2000 + i % 20);
+    t.mutable_source()->set_record_id(absl::StrCat("CLASS", i));
+    records.push_back(std::move(t));
+  }
+  auto imported = client().ImportTheses(records);
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  ASSERT_EQ(imported->created(), 600);
+
+  client::ClientOptions options;
+  options.target = server_->address();
+  options.max_receive_message_bytes = 4 << 20;  // gRPC's default
+  client::ThesisClient plain(options);
+  for (const std::string order : {"", "degree_year", "title desc"}) {
+    v1::ListThesesInClassRequest request;
+    request.set_name("schemes/clc/classes/D");
+    request.set_order_by(order);
+    request.set_page_size(1000);
+    std::set<std::string> names;
+    int pages = 0;
+    do {
+      auto page = plain.ListThesesInClass(request);
+      ASSERT_TRUE(page.ok()) << order << ": " << page.status();
+      ++pages;
+      for (const auto& t : page->theses()) {
+        EXPECT_TRUE(names.insert(t.thesis().name()).second) << order << ": " << t.thesis().name();
+      }
+      request.set_page_token(page->next_page_token());
+    } while (!request.page_token().empty() && pages < 100);
+    EXPECT_EQ(names.size(), 600u) << order;
+    EXPECT_GT(pages, 1) << order;
+  }
+}
+
 TEST_P(ClassApiTest, ThesesOfASubtreeInEachOrderAcrossPages) {
   ImportSmallTable();
   MustCreate("a", {"D630"}, 2001, "乙");
