@@ -214,8 +214,9 @@ inline constexpr Statement kDlReadState{
 // The per-event write: events and state rows in one statement. New
 // chains, unique sessions and request ids are inserted with ON CONFLICT DO
 // NOTHING and counted: a row another transaction created since the read
-// (possible only without kDlBatchLock, e.g. a manual session) makes a count
-// short, and the batch runs again. Each table's rows go in key order.
+// makes a count short, and the batch runs again (a safety net: batches hold
+// kDlBatchLock, so only a writer that skips it could do that). Each table's
+// rows go in key order.
 //   $1-$11 events, $12-$14 chains to update, $15-$17 new chains,
 //   $18 new unique sessions, $19-$20 new request ids.
 inline constexpr Statement kDlWriteEvents{
@@ -243,9 +244,9 @@ inline constexpr Statement kDlWriteEvents{
     "RETURNING 1) "
     "SELECT (SELECT count(*) FROM ci), (SELECT count(*) FROM ui), (SELECT count(*) FROM ri)"};
 
-// The rollup write: $1-$6 daily counts (days since
-// 1970-01-01), $7-$12 monthly counts (months since 1970-01); the monthly
-// full-text downloads ($7, $11) also go to the theses' classes.
+// The rollup write: $1-$6 daily counts (days since 1970-01-01), $7-$12
+// monthly counts (months since 1970-01); the monthly full-text downloads
+// ($7, $11) also go to the theses' classes.
 inline constexpr Statement kDlWriteCounts{
     "dl_write_counts",
     "WITH dd AS (" THESIS_PG_ADD_COUNTS("download_daily", "day", THESIS_PG_DAY("u.p"), "1", "2",
