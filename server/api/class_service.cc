@@ -667,14 +667,11 @@ grpc::ServerUnaryReactor* ClassificationServiceImpl::ListThesesInClass(
           *out->mutable_thesis() = std::move(t.thesis);
           out->set_downloads(t.downloads);
         }
-        // A page of long records ends early (response_budget.h).
-        const int fit = RecordsWithinBudget(response->theses());
-        if (fit < response->theses_size()) {
-          response->mutable_theses()->DeleteSubrange(fit, response->theses_size() - fit);
-          const v1::ThesisInClass& last = response->theses(fit - 1);
+        // A page of long records ends early and continues after its last one.
+        if (const v1::ThesisInClass* last = TrimToBudget(response->mutable_theses())) {
           page->next = storage::ClassThesisPosition(
-              last.thesis(), last.downloads(),
-              absl::StripPrefix(last.thesis().name(), domain::kThesisCollection), query.order);
+              last->thesis(), last->downloads(),
+              absl::StripPrefix(last->thesis().name(), domain::kThesisCollection), query.order);
         }
         if (page->next) response->set_next_page_token(tokens.Encode(query_text, *page->next));
         return absl::OkStatus();

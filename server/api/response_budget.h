@@ -13,8 +13,7 @@
 namespace thesis::api {
 
 // Bytes of records one ListTheses, ExportTheses or ListThesesInClass
-// response holds at most
-// (a single larger record still goes alone).
+// response holds at most (a single larger record still goes alone).
 inline constexpr size_t kResponseRecordBytes = size_t{1} << 20;
 
 // How many of `records` (Thesis or a message holding one), counted from
@@ -30,6 +29,17 @@ int RecordsWithinBudget(const google::protobuf::RepeatedPtrField<Record>& record
     if (n > 0 && bytes > budget) break;
   }
   return n;
+}
+
+// Drops the records of a page beyond the budget (AIP-158 allows a page to
+// hold fewer than page_size). Returns the last record kept when any were
+// dropped, so that the caller continues the next page after it; else null.
+template <typename Record>
+const Record* TrimToBudget(google::protobuf::RepeatedPtrField<Record>* records) {
+  const int fit = RecordsWithinBudget(*records);
+  if (fit == records->size()) return nullptr;
+  records->DeleteSubrange(fit, records->size() - fit);
+  return &records->Get(fit - 1);
 }
 
 }  // namespace thesis::api

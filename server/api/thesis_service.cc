@@ -224,14 +224,10 @@ grpc::ServerUnaryReactor* ThesisServiceImpl::ListTheses(
         absl::StatusOr<storage::ListPage> page = session.theses().List(call, query);
         if (!page.ok()) return page.status();
         for (Thesis& t : page->theses) *response->add_theses() = std::move(t);
-        // A page of long records ends early (AIP-158 allows fewer than
-        // page_size) and continues after its last record.
-        const int fit = RecordsWithinBudget(response->theses());
-        if (fit < response->theses_size()) {
-          response->mutable_theses()->DeleteSubrange(fit, response->theses_size() - fit);
-          const Thesis& last = response->theses(fit - 1);
+        // A page of long records ends early and continues after its last one.
+        if (const Thesis* last = TrimToBudget(response->mutable_theses())) {
           page->next = domain::PositionOf(
-              last, absl::StripPrefix(last.name(), domain::kThesisCollection), query.order_key);
+              *last, absl::StripPrefix(last->name(), domain::kThesisCollection), query.order_key);
         }
         if (page->next) {
           response->set_next_page_token(page_tokens_.Encode(query_text, *page->next));

@@ -408,32 +408,18 @@ class PgDownloadRepository : public DownloadRepository {
       txn.commit();
       return results;
     }
-    // Request ids in key order, like the other state rows (see kDlWriteEvents).
-    std::vector<size_t> by_request(new_request_ids.size());
-    for (size_t i = 0; i < by_request.size(); ++i) by_request[i] = i;
-    std::sort(by_request.begin(), by_request.end(),
-              [&](size_t a, size_t b) { return new_request_ids[a] < new_request_ids[b]; });
-    std::vector<std::string> request_keys;
-    std::vector<int64_t> request_outcomes;
-    for (size_t i : by_request) {
-      request_keys.push_back(std::move(new_request_ids[i]));
-      request_outcomes.push_back(new_request_outcomes[i]);
-    }
     pqxx::row inserted = txn.exec_prepared1(
-        session_.Prepare(sql::kDlWriteEvents), Array(ev_time), TextArray(ev_item), Array(ev_kind),
+        session_.Prepare(sql::kDlWrite), Array(ev_time), TextArray(ev_item), Array(ev_kind),
         Array(ev_status), TextArray(ev_user), TextArray(ev_cookie), TextArray(ev_session),
         TextArray(ev_ip), TextArray(ev_agent), TextArray(ev_request), Array(ev_outcome),
         TextArray(upd_keys), Array(upd_time), Array(upd_day), TextArray(new_keys), Array(new_time),
-        Array(new_day), TextArray(uniques), TextArray(request_keys), Array(request_outcomes));
+        Array(new_day), TextArray(uniques), TextArray(new_request_ids), Array(new_request_outcomes),
+        TextArray(daily.ids), Array(daily.periods), Array(daily.ti), Array(daily.ui),
+        Array(daily.tr), Array(daily.ur), TextArray(monthly.ids), Array(monthly.periods),
+        Array(monthly.ti), Array(monthly.ui), Array(monthly.tr), Array(monthly.ur));
     if (inserted[0].as<size_t>() != new_keys.size() || inserted[1].as<size_t>() != uniques.size() ||
-        inserted[2].as<size_t>() != request_keys.size()) {
+        inserted[2].as<size_t>() != new_request_ids.size()) {
       throw BatchConflict{};
-    }
-    if (!daily.ids.empty()) {
-      txn.exec_prepared(session_.Prepare(sql::kDlWriteCounts), TextArray(daily.ids),
-                        Array(daily.periods), Array(daily.ti), Array(daily.ui), Array(daily.tr),
-                        Array(daily.ur), TextArray(monthly.ids), Array(monthly.periods),
-                        Array(monthly.ti), Array(monthly.ui), Array(monthly.tr), Array(monthly.ur));
     }
     txn.commit();
     return results;

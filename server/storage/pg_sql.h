@@ -180,8 +180,8 @@ inline constexpr Statement kDlBatchLock{"dl_batch_lock",
 inline constexpr const char* kDlIndexLookups =
     "SET LOCAL enable_seqscan = off; SET LOCAL plan_cache_mode = force_generic_plan";
 
-// A batch of download events is one read, two writes and the commit: round
-// trips are most of a small batch's cost.
+// A batch of download events is one read and one write (and the commit):
+// round trips are most of a small batch's cost.
 //
 // The read: which theses exist (kind 1), which request ids were recorded
 // and their outcome (2), the double-click chains, locked in key order so
@@ -211,16 +211,16 @@ inline constexpr Statement kDlReadState{
   "EXCLUDED.unique_investigations, total_requests = r.total_requests + "                  \
   "EXCLUDED.total_requests, unique_requests = r.unique_requests + EXCLUDED.unique_requests"
 
-// The per-event write: events and state rows in one statement. New
-// chains, unique sessions and request ids are inserted with ON CONFLICT DO
-// NOTHING and counted: a row another transaction created since the read
-// makes a count short, and the batch runs again (a safety net: batches hold
-// kDlBatchLock, so only a writer that skips it could do that). Each table's
-// rows go in key order.
+// The write: every table of the batch in one statement. New chains, unique
+// sessions and request ids are inserted with ON CONFLICT DO NOTHING and
+// counted: a row another transaction created since the read makes a count
+// short, and the batch runs again.
 //   $1-$11 events, $12-$14 chains to update, $15-$17 new chains,
-//   $18 new unique sessions, $19-$20 new request ids.
-inline constexpr Statement kDlWriteEvents{
-    "dl_write_events",
+//   $18 new unique sessions, $19-$20 new request ids, $21-$26 daily counts
+//   (days since 1970-01-01), $27-$32 monthly counts (months since 1970-01);
+//   the monthly full-text downloads ($27, $31) also go to the theses' classes.
+inline constexpr Statement kDlWrite{
+    "dl_write",
     "WITH ev AS (INSERT INTO download_events (event_time, thesis_id, kind, http_status, user_id, "
     "user_cookie, session_cookie, ip, user_agent, request_id, outcome) "
     "SELECT " THESIS_PG_TIME("u.t") ", u.thesis_id, u.kind, u.status, u.user_id, u.user_cookie, "
@@ -241,24 +241,18 @@ inline constexpr Statement kDlWriteEvents{
     "ON CONFLICT (unique_key) DO NOTHING RETURNING 1), "
     "ri AS (INSERT INTO download_requests (request_id, outcome) "
     "SELECT * FROM unnest($19::text[], $20::smallint[]) ON CONFLICT (request_id) DO NOTHING "
-    "RETURNING 1) "
-    "SELECT (SELECT count(*) FROM ci), (SELECT count(*) FROM ui), (SELECT count(*) FROM ri)"};
-
-// The rollup write: $1-$6 daily counts (days since 1970-01-01), $7-$12
-// monthly counts (months since 1970-01); the monthly full-text downloads
-// ($7, $11) also go to the theses' classes.
-inline constexpr Statement kDlWriteCounts{
-    "dl_write_counts",
-    "WITH dd AS (" THESIS_PG_ADD_COUNTS("download_daily", "day", THESIS_PG_DAY("u.p"), "1", "2",
-                                        "3", "4", "5", "6") "), "
+    "RETURNING 1), "
+    "dd AS (" THESIS_PG_ADD_COUNTS("download_daily", "day", THESIS_PG_DAY("u.p"), "21", "22",
+                                   "23", "24", "25", "26") "), "
     "dm AS (" THESIS_PG_ADD_COUNTS("download_monthly", "month",
-                                   "(date '1970-01-01' + u.p * interval '1 month')::date", "7",
-                                   "8", "9", "10", "11", "12") ") "
-    "UPDATE class_counts c SET subtree_downloads = c.subtree_downloads + x.n "
+                                   "(date '1970-01-01' + u.p * interval '1 month')::date", "27",
+                                   "28", "29", "30", "31", "32") "), "
+    "cc AS (UPDATE class_counts c SET subtree_downloads = c.subtree_downloads + x.n "
     "FROM (SELECT tc.scheme, tc.code, sum(u.tr)::bigint AS n "
-    "FROM unnest($7::text[], $11::bigint[]) AS u(id, tr) "
+    "FROM unnest($27::text[], $31::bigint[]) AS u(id, tr) "
     "JOIN thesis_classes tc ON tc.thesis_id = u.id GROUP BY tc.scheme, tc.code "
-    "HAVING sum(u.tr) <> 0) x WHERE c.scheme = x.scheme AND c.code = x.code"};
+    "HAVING sum(u.tr) <> 0) x WHERE c.scheme = x.scheme AND c.code = x.code) "
+    "SELECT (SELECT count(*) FROM ci), (SELECT count(*) FROM ui), (SELECT count(*) FROM ri)"};
 
 inline constexpr Statement kDlStatsDays{
     "dl_stats_days",

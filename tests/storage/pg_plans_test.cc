@@ -52,7 +52,7 @@ TEST_F(PgPlansTest, DownloadBatchStatementsFindRowsByKeyWhenPlannedOnEmptyTables
   const struct {
     const sql::Statement& statement;
     int params;
-  } statements[] = {{sql::kDlReadState, 4}, {sql::kDlWriteEvents, 20}, {sql::kDlWriteCounts, 12}};
+  } statements[] = {{sql::kDlReadState, 4}, {sql::kDlWrite, 32}};
   for (const auto& s : statements) {
     const std::string plan = GenericPlan(sql::kDlIndexLookups, s.statement, s.params);
     EXPECT_NE(plan.find("Index Scan"), std::string::npos) << s.statement.name << ":\n" << plan;
